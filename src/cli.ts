@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.js';
+import { createOrigin } from './server.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const origin = createOrigin(config);
+  const { playbackPort } = await origin.start();
+  if (config.demo.enabled) {
+    const host = config.playback.host === '0.0.0.0' ? '127.0.0.1' : config.playback.host;
+    origin.logger.info(`demo stream: http://${host}:${playbackPort}/live/${config.demo.stream}/master.m3u8`);
+  }
+  const shutdown = (signal: string): void => {
+    origin.logger.info({ signal }, 'shutting down');
+    origin.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

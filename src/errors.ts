@@ -1,0 +1,52 @@
+/**
+ * The one typed error family of the origin. Format and timeline code throw these; the HTTP edges
+ * map them to a status code through {@link statusOf} and nowhere else.
+ */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  MALFORMED_MEDIA: 400,
+  TRACK_LIMIT: 400,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INGEST_TIMEOUT: 408,
+  INIT_REQUIRED: 412,
+  BOX_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA: 415,
+  RANGE_NOT_SATISFIABLE: 416,
+  STREAM_LIMIT: 503,
+  NOT_READY: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class OriginError extends Error {
+  override readonly name = 'OriginError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function statusOf(err: unknown): number {
+  return err instanceof OriginError ? err.status : 500;
+}
+
+export function codeOf(err: unknown): ErrorCode {
+  return err instanceof OriginError ? err.code : 'INTERNAL';
+}
+
+/** Message safe to put in a response body: one line, no stack. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof OriginError) return err.message;
+  return 'internal error';
+}
+
+export const malformed = (message: string): OriginError => new OriginError('MALFORMED_MEDIA', message);
+export const notFound = (message: string): OriginError => new OriginError('NOT_FOUND', message);

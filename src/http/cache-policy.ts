@@ -1,0 +1,17 @@
+/**
+ * Cache-Control by resource class (draft-pantos-hls-rfc8216bis Appendix B.1 for playlists; media
+ * objects are immutable because their URLs carry the stream instance tag).
+ */
+export const CacheControl = {
+  /** Non-blocking playlist: half a target duration. */
+  playlist: (targetDuration: number): string => `public, max-age=${Math.max(1, Math.floor(targetDuration / 2))}`,
+  /** Complete segments and init segments never change under their URL. */
+  immutable: 'public, max-age=31536000, immutable',
+  /** A segment still being produced: cacheable once complete; aborted responses are never stored. */
+  growing: 'public, max-age=31536000',
+  /** A 404 for something that may exist soon (a future segment, a stream not started). */
+  notYet: 'no-store',
+  /** Short-lived errors. */
+  shortError: 'public, max-age=1',
+  noStore: 'no-store',
+} as const;

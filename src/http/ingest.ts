@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OriginError, codeOf, reasonOf, statusOf } from '../errors.js';
+import { IngestSession, type IngestObserver } from '../ingest/session.js';
+import { parseIngestPath } from '../ingest/path.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { StreamRegistry } from '../timeline/registry.js';
+
+export interface IngestContext {
+  readonly streams: StreamRegistry;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly maxBoxSize: number;
+  readonly idleTimeoutMs: number;
+}
+
+/** Largest pushed manifest (MPD, playlist) read before it is acknowledged and dropped. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+export function ingestObserver(metrics: Metrics, logger: Logger): IngestObserver {
+  return {
+    chunk(stream, track, bytes, result) {
+      const labels = { stream: stream.name, track: track.name };
+      if (result === 'duplicate') metrics.ingestDuplicates.inc(labels);
+      else {
+        metrics.ingestBytes.inc(labels, bytes);
+        metrics.ingestChunks.inc(labels);
+      }
+    },
+    track(stream, track, isNew) {
+      const info = track.info;
+      logger.info(
+        { stream: stream.name, track: track.name, codec: info.codec, kind: info.kind, timescale: info.timescale, width: info.width, height: info.height, sampleRate: info.sampleRate, channels: info.channels, init: track.init.id },
+        isNew ? 'track added' : 'track init received',
+      );
+    },
+  };
+}
+
+/**
+ * The ingest listener: `PUT|POST /live/{stream}/{file}` bodies are parsed as they arrive; pushed
+ * manifests and DELETEs are acknowledged. Any error answers its 4xx with a one-line reason, logs
+ * it, and stops only this request.
+ */
+export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const observer = ingestObserver(ctx.metrics, ctx.logger);
+  return (req, res) => {
+    const started = ctx.now();
+    const reply = (status: number, body: string, close = false): void => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) });
+      res.end(body);
+    };
+    res.on('close', () => ctx.metrics.httpRequests.inc({ listener: 'ingest', route: 'ingest', status: String(res.statusCode) }));
+    const reject = (err: unknown, extra: Record<string, unknown> = {}): void => {
+      ctx.metrics.ingestErrors.inc({ reason: codeOf(err).toLowerCase() });
+      ctx.logger.warn({ method: req.method, url: req.url, status: statusOf(err), reason: reasonOf(err), ...extra, ...(err instanceof OriginError ? {} : { err }) }, 'ingest rejected');
+      reply(statusOf(err), `${statusOf(err)} ${codeOf(err)}: ${reasonOf(err)}\n`, true);
+      res.on('finish', () => req.destroy());
+    };
+    let path;
+    try {
+      path = parseIngestPath((req.url ?? '/').split('?')[0]!);
+      if (req.method === 'DELETE') {
+        req.resume();
+        return reply(200, 'ok\n');
+      }
+      if (req.method !== 'PUT' && req.method !== 'POST') {
+        res.setHeader('Allow', 'PUT, POST, DELETE');
+        throw new OriginError('METHOD_NOT_ALLOWED', `${req.method} is not an ingest method (PUT, POST, DELETE)`);
+      }
+    } catch (err) {
+      req.resume();
+      return reject(err);
+    }
+    if (path.kind === 'manifest') {
+      let size = 0;
+      req.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > MAX_MANIFEST_BYTES) reject(new OriginError('BOX_TOO_LARGE', `pushed manifest exceeds ${MAX_MANIFEST_BYTES} bytes`));
+      });
+      req.on('end', () => reply(200, 'ok\n'));
+      return;
+    }
+    const session = new IngestSession(ctx.streams, path.stream, path.name, { maxBoxSize: ctx.maxBoxSize, now: ctx.now, observer });
+    const where = { stream: path.stream, name: path.name };
+    let done = false;
+    const fail = (err: unknown): void => {
+      if (done) return;
+      done = true;
+      session.abort();
+      reject(err, { ...where, bytes: session.bytes, chunks: session.chunks });
+    };
+    ctx.logger.debug({ ...where, method: req.method, url: req.url, remote: req.socket.remoteAddress }, 'ingest request');
+    req.setTimeout(ctx.idleTimeoutMs, () => fail(new OriginError('INGEST_TIMEOUT', `no data for ${ctx.idleTimeoutMs} ms`)));
+    req.on('data', (piece: Buffer) => {
+      if (done) return;
+      try {
+        session.write(piece);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    req.on('end', () => {
+      if (done) return;
+      try {
+        session.end();
+        done = true;
+        ctx.logger.debug({ ...where, bytes: session.bytes, chunks: session.chunks, ms: ctx.now() - started }, 'ingest request complete');
+        const stream = session.streamInstance;
+        if (stream?.ended) ctx.logger.info({ stream: stream.name }, 'stream ended');
+        reply(200, 'ok\n');
+      } catch (err) {
+        fail(err);
+      }
+    });
+    req.on('close', () => {
+      if (done) return;
+      done = true;
+      session.abort();
+      ctx.metrics.ingestErrors.inc({ reason: 'connection_lost' });
+      ctx.logger.warn({ ...where, bytes: session.bytes, chunks: session.chunks, ms: ctx.now() - started }, 'ingest connection lost mid-body; the partial chunk is dropped');
+    });
+  };
+}

@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StreamRegistry } from './timeline/registry.js';
+
+export type RouteClass = 'multivariant' | 'playlist' | 'segment' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'other';
+
+/** The origin's Prometheus metrics, in a registry of its own (several origins may share a process in tests). */
+export function createMetrics(streams: StreamRegistry) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const ingestBytes = new Counter({ name: 'origin_ingest_bytes_total', help: 'Media bytes accepted by the ingest, per track', labelNames: ['stream', 'track'], registers: [registry] });
+  const ingestChunks = new Counter({ name: 'origin_ingest_chunks_total', help: 'CMAF chunks accepted by the ingest, per track', labelNames: ['stream', 'track'], registers: [registry] });
+  const ingestDuplicates = new Counter({ name: 'origin_ingest_duplicate_chunks_total', help: 'Chunks dropped because their samples were already received', labelNames: ['stream', 'track'], registers: [registry] });
+  const ingestErrors = new Counter({ name: 'origin_ingest_errors_total', help: 'Ingest requests rejected or cut, by reason', labelNames: ['reason'], registers: [registry] });
+  new Gauge({
+    name: 'origin_active_streams',
+    help: 'Live streams (ended streams still in their window included)',
+    registers: [registry],
+    collect() {
+      this.set(streams.size);
+    },
+  });
+  new Gauge({
+    name: 'origin_active_tracks',
+    help: 'Tracks that are receiving media',
+    registers: [registry],
+    collect() {
+      let n = 0;
+      for (const s of streams.list()) for (const t of s.tracks.values()) if (t.state === 'active') n++;
+      this.set(n);
+    },
+  });
+  const httpRequests = new Counter({ name: 'origin_http_requests_total', help: 'HTTP requests by listener, route class and status', labelNames: ['listener', 'route', 'status'], registers: [registry] });
+  const httpDuration = new Histogram({
+    name: 'origin_http_response_seconds',
+    help: 'Time from request to the end of the response, by route class (growing segments last as long as their production)',
+    labelNames: ['route'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  streams.removed.subscribe((stream) => {
+    for (const track of stream.tracks.keys()) {
+      const labels = { stream: stream.name, track };
+      ingestBytes.remove(labels);
+      ingestChunks.remove(labels);
+      ingestDuplicates.remove(labels);
+    }
+  });
+  return { registry, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,55 @@
+/** A segment start shared by every track of a stream: same MSN, same time range. */
+export interface Boundary {
+  readonly msn: number;
+  /** Start on the stream timeline, in seconds. */
+  readonly time: number;
+  /** The segments that open at this boundary follow a timeline discontinuity. */
+  readonly discontinuity: boolean;
+}
+
+/** The stream's segment grid: consecutive MSNs with their start times, decided once. */
+export class SegmentGrid {
+  private readonly list: Boundary[] = [];
+
+  get last(): Boundary | undefined {
+    return this.list[this.list.length - 1];
+  }
+
+  get first(): Boundary | undefined {
+    return this.list[0];
+  }
+
+  get(msn: number): Boundary | undefined {
+    const first = this.list[0];
+    return first ? this.list[msn - first.msn] : undefined;
+  }
+
+  /** The last boundary that starts at or before `time` (+ tolerance). */
+  containing(time: number, tolerance: number): Boundary | undefined {
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const b = this.list[i]!;
+      if (b.time <= time + tolerance) return b;
+    }
+    return undefined;
+  }
+
+  add(msn: number, time: number, discontinuity: boolean): Boundary {
+    const last = this.last;
+    if (last && msn !== last.msn + 1) throw new Error(`grid: MSN ${msn} does not follow ${last.msn}`);
+    if (last && time < last.time) throw new Error(`grid: boundary ${msn} at ${time}s precedes ${last.msn} at ${last.time}s`);
+    const b = { msn, time, discontinuity };
+    this.list.push(b);
+    return b;
+  }
+
+  /** Forgets boundaries before `msn` (they left every track's window). */
+  trimBefore(msn: number): void {
+    const first = this.list[0];
+    if (!first || msn <= first.msn) return;
+    this.list.splice(0, Math.min(msn - first.msn, this.list.length - 1));
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+}

@@ -1,0 +1,86 @@
+export type LiveBodyState = 'open' | 'complete' | 'aborted';
+
+export interface LiveBodyReader {
+  /** Buffers appended since the last call (or the ones that existed when the reader joined). */
+  data(buffers: readonly Buffer[]): void;
+  /** The body is complete: no more data will come. */
+  end(): void;
+  /** The body will never be complete (its producer died): the reader must not end cleanly. */
+  abort(): void;
+}
+
+/**
+ * Everything that may still be growing (a segment in production, a part behind a preload hint,
+ * a prefetch segment, a chunked DASH segment, a TS segment being remuxed) is one of these: an
+ * append-only list of Buffers with an end state and readers. Appends are shared, never copied.
+ */
+export class LiveBody {
+  readonly buffers: Buffer[] = [];
+  private size = 0;
+  private status: LiveBodyState = 'open';
+  private readonly readers = new Set<LiveBodyReader>();
+
+  static completed(buffers: readonly Buffer[]): LiveBody {
+    const body = new LiveBody();
+    body.append(buffers);
+    body.complete();
+    return body;
+  }
+
+  get byteLength(): number {
+    return this.size;
+  }
+
+  get state(): LiveBodyState {
+    return this.status;
+  }
+
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
+  append(buffers: readonly Buffer[]): void {
+    if (this.status !== 'open') throw new Error(`append to a ${this.status} body`);
+    for (const b of buffers) {
+      this.buffers.push(b);
+      this.size += b.length;
+    }
+    for (const r of this.readers) r.data(buffers);
+  }
+
+  complete(): void {
+    if (this.status !== 'open') return;
+    this.status = 'complete';
+    const readers = [...this.readers];
+    this.readers.clear();
+    for (const r of readers) r.end();
+  }
+
+  abort(): void {
+    if (this.status !== 'open') return;
+    this.status = 'aborted';
+    const readers = [...this.readers];
+    this.readers.clear();
+    for (const r of readers) r.abort();
+  }
+
+  /**
+   * Joins as a reader: receives what exists now at once (synchronously), then every append, then
+   * end or abort. Returns the function that leaves.
+   */
+  read(reader: LiveBodyReader): () => void {
+    if (this.buffers.length > 0) reader.data(this.buffers.slice());
+    if (this.status === 'complete') {
+      reader.end();
+      return noop;
+    }
+    if (this.status === 'aborted') {
+      reader.abort();
+      return noop;
+    }
+    this.readers.add(reader);
+    return () => this.readers.delete(reader);
+  }
+}
+
+const noop = (): void => {};

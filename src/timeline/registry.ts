@@ -1,0 +1,84 @@
+import { LRUCache } from 'lru-cache';
+import { OriginError } from '../errors.js';
+import { Signal } from './signal.js';
+import { Stream, type StreamWarning, type TimelineOptions } from './stream.js';
+
+export interface RegistryOptions extends TimelineOptions {
+  readonly maxStreams: number;
+  /** A track that receives nothing for this long ends. */
+  readonly idleTimeoutMs: number;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isValidName(name: string): boolean {
+  return NAME.test(name);
+}
+
+/** The live streams of this origin, by name. */
+export class StreamRegistry {
+  private readonly streams = new Map<string, Stream>();
+  /** Where a replaced stream's successor starts numbering, so MSNs never go back. */
+  private readonly nextMsn = new LRUCache<string, number>({ max: 10_000 });
+  readonly added = new Signal<Stream>();
+  readonly removed = new Signal<Stream>();
+
+  constructor(
+    readonly options: RegistryOptions,
+    private readonly now: () => number,
+    private readonly warn: (w: StreamWarning) => void = () => {},
+  ) {}
+
+  get(name: string): Stream | undefined {
+    return this.streams.get(name);
+  }
+
+  list(): Stream[] {
+    return [...this.streams.values()];
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** The stream an ingest writes to; an ended stream is replaced by a new instance. */
+  forIngest(name: string): Stream {
+    const existing = this.streams.get(name);
+    if (existing && !existing.ended) return existing;
+    if (existing) this.remove(existing);
+    if (this.streams.size >= this.options.maxStreams) {
+      throw new OriginError('STREAM_LIMIT', `${this.streams.size} streams are live (limit ${this.options.maxStreams}); stream '${name}' refused`);
+    }
+    const createdAtMs = this.now();
+    const stream = new Stream(name, createdAtMs.toString(36), this.options, this.nextMsn.get(name) ?? 1, createdAtMs, this.now, this.warn);
+    this.streams.set(name, stream);
+    this.added.emit(stream);
+    return stream;
+  }
+
+  /** Ends idle tracks and removes ended streams once their last segments have aged out. */
+  sweep(): void {
+    const now = this.now();
+    for (const stream of this.streams.values()) {
+      if (!stream.ended) {
+        for (const track of stream.tracks.values()) {
+          if (track.state !== 'ended' && track.lastChunkAtMs > 0 && now - track.lastChunkAtMs > this.options.idleTimeoutMs) {
+            this.warn({ stream: stream.name, track: track.name, message: `no media for ${this.options.idleTimeoutMs} ms: track ends` });
+            track.end();
+          }
+        }
+        if (stream.tracks.size === 0 && now - stream.createdAtMs > this.options.idleTimeoutMs) stream.end(now);
+      }
+      if (stream.ended && now - stream.endedAtMs > stream.retentionSeconds() * 1000) this.remove(stream);
+    }
+  }
+
+  remove(stream: Stream): void {
+    if (this.streams.get(stream.name) !== stream) return;
+    let last = 0;
+    for (const t of stream.tracks.values()) last = Math.max(last, t.lastMsn ?? 0);
+    this.nextMsn.set(stream.name, Math.max(last + 1, stream.firstMsn));
+    this.streams.delete(stream.name);
+    this.removed.emit(stream);
+  }
+}

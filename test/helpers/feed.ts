@@ -1,0 +1,86 @@
+import { loadLoopTrack, type LoopTrack } from '../../src/demo/demo-source.js';
+import { runDuration, writeRunHeader, type SampleRun } from '../../src/isobmff/sample-run.js';
+import { IngestSession } from '../../src/ingest/session.js';
+import { StreamRegistry, type RegistryOptions } from '../../src/timeline/registry.js';
+import { FIXTURES } from './fixtures.js';
+
+export const LADDER = [
+  { file: 'ladder/v360.mp4', name: 'v360' },
+  { file: 'ladder/v180.mp4', name: 'v180' },
+  { file: 'ladder/audio.mp4', name: 'audio' },
+];
+
+export function loadTracks(files: readonly { file: string; name: string }[]): LoopTrack[] {
+  return files.map((f) => loadLoopTrack(FIXTURES + f.file, f.name));
+}
+
+export const DEFAULT_OPTIONS: RegistryOptions = {
+  targetDuration: 2,
+  partTarget: 0.5,
+  windowSeconds: 120,
+  maxTracksPerStream: 16,
+  maxStreams: 10,
+  idleTimeoutMs: 10_000,
+};
+
+/** A registry driven by a hand-moved clock. */
+export class Harness {
+  nowMs = 1_700_000_000_000;
+  readonly registry: StreamRegistry;
+  readonly warnings: string[] = [];
+
+  constructor(options: Partial<RegistryOptions> = {}) {
+    this.registry = new StreamRegistry({ ...DEFAULT_OPTIONS, ...options }, () => this.nowMs, (w) => this.warnings.push(w.message));
+  }
+
+  session(stream: string, name: string): IngestSession {
+    return new IngestSession(this.registry, stream, name, { maxBoxSize: 1 << 24, now: () => this.nowMs });
+  }
+}
+
+export interface FeedOptions {
+  /** Added to every tfdt (raw ticks of each track's timescale, as seconds). */
+  readonly offsetSeconds?: number;
+  /** Wall-clock ms at media time 0 of this feed. */
+  readonly startMs?: number;
+  /** Per-track delay of arrival, in ms. */
+  readonly lateMs?: Record<string, number>;
+  /** Only runs whose end is at most this many seconds. */
+  readonly untilSeconds?: number;
+  /** Sessions to reuse (else new ones are made and the init is sent). */
+  readonly sessions?: Map<string, IngestSession>;
+}
+
+export function runBytes(run: SampleRun): Buffer[] {
+  return [writeRunHeader(run), run.payload];
+}
+
+/**
+ * Feeds tracks to a stream the way a live encoder would: every fragment at the wall-clock time
+ * its last sample ends, all tracks interleaved in that order. Returns the sessions used.
+ */
+export function feed(h: Harness, stream: string, tracks: readonly LoopTrack[], options: FeedOptions = {}): Map<string, IngestSession> {
+  const startMs = options.startMs ?? h.nowMs;
+  const sessions = options.sessions ?? new Map<string, IngestSession>();
+  const events: { at: number; track: LoopTrack; run: SampleRun }[] = [];
+  for (const t of tracks) {
+    if (!sessions.has(t.name)) {
+      const s = h.session(stream, t.name);
+      s.write(t.init);
+      sessions.set(t.name, s);
+    }
+    for (const run of t.runs) {
+      const end = Number(run.baseMediaDecodeTime - t.start + BigInt(runDuration(run))) / t.timescale;
+      if (options.untilSeconds !== undefined && end > options.untilSeconds + 1e-9) continue;
+      const shift = BigInt(Math.round((options.offsetSeconds ?? 0) * t.timescale));
+      events.push({ at: startMs + end * 1000 + (options.lateMs?.[t.name] ?? 0), track: t, run: { ...run, baseMediaDecodeTime: run.baseMediaDecodeTime + shift } });
+    }
+  }
+  events.sort((a, b) => a.at - b.at);
+  for (const e of events) {
+    h.nowMs = Math.max(h.nowMs, Math.round(e.at));
+    const s = sessions.get(e.track.name)!;
+    for (const b of runBytes(e.run)) s.write(b);
+  }
+  return sessions;
+}

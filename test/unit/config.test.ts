@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config.js';
+
+function configFile(content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'config.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has production defaults', () => {
+    const c = parseConfig({});
+    assert.deepEqual(c.playback, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(c.ingest, { host: '127.0.0.1', port: 8081, idleTimeoutMs: 10_000 });
+    assert.deepEqual(c.segment, { targetDuration: 2, partTarget: 0.5 });
+    assert.equal(c.window.seconds, 120);
+    assert.deepEqual(c.limits, { maxStreams: 100, maxTracksPerStream: 16, maxBoxSizeBytes: 32 << 20 });
+    assert.equal(c.log.level, 'info');
+    assert.deepEqual(c.demo, { enabled: true, stream: 'demo' });
+  });
+
+  it('layers defaults → --config file → environment → flags', () => {
+    const file = configFile({ playback: { port: 1000 }, ingest: { port: 1001 }, window: { seconds: 30 } });
+    const c = loadConfig(['--config', file, '--port', '3000'], { PORT: '2000', INGEST_PORT: '2001' });
+    assert.equal(c.playback.port, 3000, 'flag beats env');
+    assert.equal(c.ingest.port, 2001, 'env beats file');
+    assert.equal(c.window.seconds, 30, 'file beats default');
+    assert.equal(c.playback.host, '0.0.0.0', 'default where nobody says');
+    assert.equal(loadConfig(['--no-demo'], {}).demo.enabled, false);
+    assert.equal(loadConfig(['--ingest-port=9999'], {}).ingest.port, 9999);
+  });
+
+  it('names the field and the accepted range in its errors', () => {
+    assert.match(errorOf(() => parseConfig({ segment: { targetDuration: 0.2 } })), /segment\.targetDuration: must be between 1 and 30 s/);
+    assert.match(errorOf(() => loadConfig(['--port', '70000'], {})), /playback\.port: must be between 0 and 65535/);
+    assert.match(errorOf(() => loadConfig([], { INGEST_PORT: 'abc' })), /INGEST_PORT: 'abc' is not a number/);
+    assert.match(errorOf(() => parseConfig({ limits: { maxStreams: 1.5 } })), /limits\.maxStreams: must be a whole number between 1 and 10000/);
+    assert.match(errorOf(() => parseConfig({ segment: { targetDuration: 2, partTarget: 3 } })), /segment\.partTarget: partTarget must not exceed targetDuration/);
+    assert.match(errorOf(() => parseConfig({ playback: { prot: 1 } })), /playback: unknown field\(s\) 'prot'/);
+    assert.match(errorOf(() => parseConfig({ log: { level: 'loud' } })), /log\.level: must be one of/);
+    assert.match(errorOf(() => loadConfig(['--config', configFile('{nope')], {})), /not valid JSON/);
+    assert.match(errorOf(() => loadConfig(['--frobnicate'], {})), /unknown option '--frobnicate'/);
+  });
+});

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AttributeList, decimal } from '../../src/hls/attributes.js';
+import { renderMediaPlaylist } from '../../src/hls/media-playlist.js';
+import { renderMultivariantPlaylist } from '../../src/hls/multivariant.js';
+import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
+import { parseMaster, parseMedia } from '../helpers/hls.js';
+
+const ladder = loadTracks(LADDER);
+
+describe('HLS media playlist', () => {
+  it('is null until the first segment completes, then lists complete segments only', () => {
+    const h = new Harness();
+    feed(h, 's', ladder, { untilSeconds: 1.8 });
+    const stream = h.registry.get('s')!;
+    assert.equal(renderMediaPlaylist(stream.tracks.get('v360')!), null);
+    assert.equal(renderMultivariantPlaylist(stream), null);
+  });
+
+  it('parses in hls-parser strict mode with MAP, PROGRAM-DATE-TIME, MEDIA-SEQUENCE ≥ 1', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    for (const t of stream.tracks.values()) {
+      const text = renderMediaPlaylist(t)!;
+      const pl = parseMedia(text);
+      assert.equal(pl.version, 6);
+      assert.equal(pl.targetDuration, 2);
+      assert.equal(pl.mediaSequenceBase, 1);
+      assert.equal(pl.discontinuitySequenceBase, 0);
+      assert.equal(pl.segments.length, 3);
+      assert.equal(pl.endlist, false);
+      for (const s of pl.segments) {
+        assert.match(s.uri, new RegExp(`^${stream.tag}/\\d+\\.m4s$`));
+        assert.equal(s.map?.uri, `${stream.tag}/init-0.mp4`);
+        assert.ok(s.programDateTime instanceof Date);
+        assert.ok(Math.round(s.duration) <= pl.targetDuration);
+      }
+      // Program date-times follow the media durations exactly.
+      const [a, b] = pl.segments;
+      assert.equal(b!.programDateTime!.getTime() - a!.programDateTime!.getTime(), Math.round(a!.duration * 1000));
+    }
+    // The same MSN carries the same PDT (±1 frame) in every rendition.
+    const pdts = [...stream.tracks.values()].map((t) => parseMedia(renderMediaPlaylist(t)!).segments[1]!.programDateTime!.getTime());
+    assert.ok(Math.max(...pdts) - Math.min(...pdts) <= 22);
+  });
+
+  it('marks discontinuities and keeps DISCONTINUITY-SEQUENCE consistent across renditions', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    for (const t of stream.tracks.values()) t.interrupt();
+    h.nowMs += 2000;
+    feed(h, 's', ladder, { startMs: h.nowMs, untilSeconds: 4.1 });
+    for (const t of stream.tracks.values()) {
+      const pl = parseMedia(renderMediaPlaylist(t)!);
+      const disc = pl.segments.findIndex((s) => s.discontinuity);
+      assert.ok(disc > 0, `${t.name} has a discontinuity`);
+      assert.equal(pl.segments[disc]!.mediaSequenceNumber, 5);
+      assert.equal(pl.segments[disc]!.discontinuitySequence, 1);
+    }
+  });
+
+  it('ends with EXT-X-ENDLIST once every track ended', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    for (const t of stream.tracks.values()) t.end();
+    assert.ok(stream.ended);
+    for (const t of stream.tracks.values()) {
+      const pl = parseMedia(renderMediaPlaylist(t)!);
+      assert.equal(pl.endlist, true);
+      assert.equal(pl.segments.length, 4);
+    }
+  });
+});
+
+describe('HLS multivariant playlist', () => {
+  it('lists every video with measured bandwidth, codecs, resolution and frame rate, and audio as a group', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    const text = renderMultivariantPlaylist(stream)!;
+    const pl = parseMaster(text);
+    assert.ok(text.includes('#EXT-X-INDEPENDENT-SEGMENTS'));
+    assert.equal(pl.variants.length, 2);
+    const [hi, lo] = pl.variants;
+    assert.equal(hi!.uri, 'v360/index.m3u8');
+    assert.equal(lo!.uri, 'v180/index.m3u8');
+    assert.equal(hi!.codecs, 'avc1.4d401e,mp4a.40.2');
+    assert.deepEqual(hi!.resolution, { width: 640, height: 360 });
+    assert.equal(hi!.frameRate, 25);
+    assert.ok(hi!.bandwidth > lo!.bandwidth);
+    assert.ok(hi!.averageBandwidth! <= hi!.bandwidth);
+    const bytes = stream.tracks.get('v360')!.listedSegments().reduce((n, s) => n + s.byteLength, 0) + stream.tracks.get('audio')!.listedSegments().reduce((n, s) => n + s.byteLength, 0);
+    assert.ok(Math.abs(hi!.averageBandwidth! - (bytes * 8) / 6) / hi!.averageBandwidth! < 0.02, 'AVERAGE-BANDWIDTH is the measured rate');
+    const audio = hi!.audio[0]!;
+    assert.equal(audio.type, 'AUDIO');
+    assert.equal(audio.uri, 'audio/index.m3u8');
+    assert.equal(audio.channels, '2');
+    assert.equal(audio.isDefault, true);
+    assert.equal(audio.autoselect, true);
+    assert.equal(audio.language, 'und');
+  });
+
+  it('writes audio-only streams as audio variants', () => {
+    const h = new Harness();
+    feed(h, 'radio', loadTracks([LADDER[2]!]));
+    const pl = parseMaster(renderMultivariantPlaylist(h.registry.get('radio')!)!);
+    assert.equal(pl.variants.length, 1);
+    assert.equal(pl.variants[0]!.codecs, 'mp4a.40.2');
+  });
+});
+
+describe('HLS attribute writer', () => {
+  it('refuses values the grammar does not allow', () => {
+    assert.throws(() => new AttributeList().quoted('URI', 'a"b'));
+    assert.throws(() => new AttributeList().quoted('URI', 'a\nb'));
+    assert.throws(() => new AttributeList().integer('BANDWIDTH', -1));
+    assert.throws(() => new AttributeList().enumerated('TYPE', 'A B'));
+    assert.equal(new AttributeList().integer('BANDWIDTH', 1).quoted('CODECS', 'x').resolution('RESOLUTION', 640, 360).toString(), 'BANDWIDTH=1,CODECS="x",RESOLUTION=640x360');
+  });
+
+  it('formats decimals with at least three digits', () => {
+    assert.equal(decimal(2), '2.000');
+    assert.equal(decimal(2.005333333), '2.00533');
+    assert.equal(decimal(0.48), '0.480');
+  });
+});

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isSyncSample } from '../../src/isobmff/fragment.js';
+import type { Segment } from '../../src/timeline/segment.js';
+import type { Stream } from '../../src/timeline/stream.js';
+import type { Track } from '../../src/timeline/track.js';
+import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
+
+const ladder = loadTracks(LADDER);
+
+function startSec(s: Segment): number {
+  return s.startTime / s.timescale;
+}
+
+function complete(t: Track): Segment[] {
+  return t.segments.filter((s) => s.state === 'complete');
+}
+
+function ladderStream(options = {}): { h: Harness; stream: Stream } {
+  const h = new Harness(options);
+  feed(h, 's', ladder);
+  return { h, stream: h.registry.get('s')! };
+}
+
+describe('timeline: segments', () => {
+  it('numbers segments from 1 and cuts video at the first keyframe at or after the target', () => {
+    const { stream } = ladderStream();
+    for (const name of ['v360', 'v180']) {
+      const t = stream.tracks.get(name)!;
+      assert.deepEqual(t.segments.map((s) => s.msn), [1, 2, 3, 4]);
+      assert.deepEqual(t.segments.map(startSec), [0, 2, 4, 6]);
+      for (const s of t.segments) assert.ok(isSyncSample(s.chunks[0]!.run.flags[0]!), `segment ${s.msn} starts with a sync sample`);
+      assert.deepEqual(complete(t).map((s) => s.seconds), [2, 2, 2]);
+    }
+    assert.equal(stream.targetDuration, 2);
+  });
+
+  it('cuts audio within one frame of the video boundaries, with the same MSNs', () => {
+    const { stream } = ladderStream();
+    const audio = stream.tracks.get('audio')!;
+    const frame = 1024 / 48000;
+    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
+    audio.segments.forEach((s, i) => assert.ok(Math.abs(startSec(s) - 2 * i) <= frame / 2 + 1e-9, `audio segment ${s.msn} starts at ${startSec(s)}`));
+  });
+
+  it('holds audio that arrives ahead of video until the video boundary is known', () => {
+    const h = new Harness();
+    feed(h, 's', ladder, { lateMs: { v360: 150, v180: 170 } });
+    const stream = h.registry.get('s')!;
+    const audio = stream.tracks.get('audio')!;
+    audio.segments.forEach((s, i) => assert.ok(Math.abs(startSec(s) - 2 * i) <= 1024 / 48000 / 2 + 1e-9));
+    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
+  });
+
+  it('lets an audio-only stream cut its own segments', () => {
+    const h = new Harness();
+    feed(h, 'radio', loadTracks([LADDER[2]!]));
+    const audio = h.registry.get('radio')!.tracks.get('audio')!;
+    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
+    for (const s of complete(audio)) assert.ok(s.seconds >= 2 && s.seconds < 2.03);
+  });
+
+  it('publishes each chunk the moment it arrives: the open segment grows chunk by chunk', () => {
+    const h = new Harness();
+    const stream = h.registry.forIngest('s');
+    void stream;
+    const sessions = feed(h, 's', ladder, { untilSeconds: 2.6 });
+    const v = h.registry.get('s')!.tracks.get('v360')!;
+    const open = v.openSegment!;
+    assert.equal(open.msn, 2);
+    assert.equal(open.body.state, 'open');
+    assert.ok(Math.abs(open.seconds - 0.6) < 1e-9, `open segment holds ${open.seconds}s`);
+    const before = open.body.byteLength;
+    const seen: number[] = [];
+    open.body.read({ data: (b) => seen.push(b.length), end: () => {}, abort: () => {} });
+    feed(h, 's', ladder, { untilSeconds: 2.8, sessions });
+    assert.ok(open.body.byteLength > before);
+    assert.ok(seen.length >= 2, 'the reader got what existed and then the new chunk');
+  });
+
+  it('skips samples a resend already delivered', () => {
+    const h = new Harness();
+    const sessions = feed(h, 's', ladder, { untilSeconds: 4 });
+    const v = h.registry.get('s')!.tracks.get('v360')!;
+    const bytes = v.segments.map((s) => s.byteLength);
+    const version = v.version;
+    feed(h, 's', ladder, { untilSeconds: 4, sessions });
+    assert.deepEqual(v.segments.map((s) => s.byteLength), bytes);
+    assert.equal(v.version, version);
+  });
+
+  it('continues the timeline after an encoder restart, with a discontinuity and the next MSN', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    for (const s of stream.tracks.values()) s.interrupt();
+    const endBefore = Math.max(...[...stream.tracks.values()].map((t) => t.segments.at(-1)!.endTime / t.timescale));
+    // The encoder comes back 3 s later with timestamps from 0 again.
+    h.nowMs += 3000;
+    feed(h, 's', ladder, { startMs: h.nowMs, untilSeconds: 4.1 });
+    for (const t of stream.tracks.values()) {
+      const after = t.segments.filter((s) => s.msn > 4);
+      assert.equal(after[0]!.msn, 5, `${t.name} continues at MSN 5`);
+      assert.ok(after[0]!.discontinuity, `${t.name} marks the discontinuity`);
+      assert.ok(startSec(after[0]!) >= endBefore, 'the timeline never goes back');
+      assert.ok(after[0]!.programDateTimeMs >= t.segments[3]!.programDateTimeMs + 2000, 'program date-time moves on');
+    }
+    const starts = [...stream.tracks.values()].map((t) => startSec(t.segments.find((s) => s.msn === 5)!));
+    assert.ok(Math.max(...starts) - Math.min(...starts) < 0.03, 'all tracks restart on the same boundary');
+  });
+
+  it('aborts readers of the segment in production when the ingest dies, and keeps what arrived', () => {
+    const h = new Harness();
+    feed(h, 's', ladder, { untilSeconds: 3 });
+    const v = h.registry.get('s')!.tracks.get('v360')!;
+    const open = v.openSegment!;
+    let aborted = false;
+    let ended = false;
+    open.body.read({ data: () => {}, end: () => (ended = true), abort: () => (aborted = true) });
+    const bytes = open.body.byteLength;
+    v.interrupt();
+    assert.ok(aborted && !ended);
+    assert.equal(open.state, 'complete');
+    assert.equal(open.body.state, 'complete');
+    assert.equal(open.body.byteLength, bytes);
+    assert.deepEqual(complete(v).map((s) => s.msn), [1, 2]);
+  });
+
+  it('slides the window and frees segments that leave it', () => {
+    const h = new Harness({ windowSeconds: 6 });
+    const tracks = ladder;
+    let sessions;
+    for (let loop = 0; loop < 4; loop++) sessions = feed(h, 's', tracks, { offsetSeconds: loop * 8, startMs: 1_700_000_000_000 + loop * 8000, ...(sessions ? { sessions } : {}) });
+    const v = h.registry.get('s')!.tracks.get('v360')!;
+    const listed = v.listedSegments();
+    assert.ok(listed.length <= 3, `${listed.length} listed`);
+    assert.ok(v.segments.length <= 6, `${v.segments.length} retained`);
+    assert.equal(listed.at(-1)!.msn, 15);
+    assert.equal(h.registry.get('s')!.grid.first!.msn, v.segments[0]!.msn);
+  });
+});
+
+describe('timeline: parts', () => {
+  for (const partTarget of [0.5, 0.2, 0.3, 1]) {
+    it(`groups chunks into parts no longer than ${partTarget}s and not under 85% of it`, () => {
+      const { stream } = ladderStream({ partTarget });
+      for (const t of stream.tracks.values()) {
+        for (const s of complete(t)) {
+          let bytes = 0;
+          s.parts.forEach((p, i) => {
+            const sec = p.duration / t.timescale;
+            assert.ok(sec <= partTarget + 1e-9, `${t.name} ${s.msn}.${i} lasts ${sec}`);
+            const last = i === s.parts.length - 1;
+            if (!last && !p.independent) assert.ok(sec >= 0.85 * partTarget - 1e-9, `${t.name} ${s.msn}.${i} lasts ${sec} (< 85%)`);
+            assert.equal(p.byteOffset, bytes);
+            assert.ok(p.complete);
+            bytes += p.byteLength;
+            const sync = p.chunks.some((c) => [...c.run.flags].some((f) => isSyncSample(f)));
+            if (t.kind === 'video') assert.equal(p.independent, isSyncSample(p.chunks[0]!.run.flags[0]!));
+            if (t.kind === 'video' && p.independent) assert.ok(sync);
+          });
+          assert.equal(bytes, s.byteLength);
+          assert.ok(Buffer.concat(s.parts.flatMap((p) => p.chunks.flatMap((c) => [...c.data]))).equals(Buffer.concat(s.body.buffers)));
+        }
+      }
+    });
+  }
+
+  it('closes a part as soon as the next sample could not fit', () => {
+    const h = new Harness({ partTarget: 0.4 });
+    feed(h, 's', ladder, { untilSeconds: 0.4 });
+    const v = h.registry.get('s')!.tracks.get('v360')!;
+    const seg = v.openSegment!;
+    assert.equal(seg.parts.length, 1);
+    assert.ok(seg.parts[0]!.complete, 'two 200 ms chunks fill a 400 ms part: complete without waiting for the next chunk');
+  });
+});
