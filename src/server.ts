@@ -19,6 +19,8 @@ export interface Origin {
   readonly streams: StreamRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** The raw listeners, for tests and benchmarks. */
+  readonly servers: { readonly playback: Server; readonly ingest: Server };
   /** Starts both listeners (and the demo); resolves with the bound ports. */
   start(): Promise<{ playbackPort: number; ingestPort: number }>;
   stop(): Promise<void>;
@@ -73,6 +75,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     streams,
     metrics,
     logger,
+    servers: { playback, ingest },
     async start() {
       const playbackPort = await listen(playback, config.playback.host, config.playback.port);
       const ingestPort = await listen(ingest, config.ingest.host, config.ingest.port);

@@ -93,11 +93,18 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
       reject(err, { ...where, bytes: session.bytes, chunks: session.chunks });
     };
     ctx.logger.debug({ ...where, method: req.method, url: req.url, remote: req.socket.remoteAddress }, 'ingest request');
+    let announced = false;
+    const announce = (): void => {
+      if (announced || !session.sawInit) return;
+      announced = true;
+      ctx.logger.info({ ...where, method: req.method, url: req.url, remote: req.socket.remoteAddress, chunked: req.headers['transfer-encoding'] === 'chunked' }, 'ingest started');
+    };
     req.setTimeout(ctx.idleTimeoutMs, () => fail(new OriginError('INGEST_TIMEOUT', `no data for ${ctx.idleTimeoutMs} ms`)));
     req.on('data', (piece: Buffer) => {
       if (done) return;
       try {
         session.write(piece);
+        announce();
       } catch (err) {
         fail(err);
       }
@@ -107,7 +114,10 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
       try {
         session.end();
         done = true;
-        ctx.logger.debug({ ...where, bytes: session.bytes, chunks: session.chunks, ms: ctx.now() - started }, 'ingest request complete');
+        // A body that carried a CMAF header is a producer connection (start/stop at info);
+        // per-segment bodies are logged at debug.
+        const level = session.sawInit && session.chunks > 0 ? 'info' : 'debug';
+        ctx.logger[level]({ ...where, bytes: session.bytes, chunks: session.chunks, ms: ctx.now() - started }, 'ingest request complete');
         const stream = session.streamInstance;
         if (stream?.ended) ctx.logger.info({ stream: stream.name }, 'stream ended');
         reply(200, 'ok\n');

@@ -227,6 +227,50 @@ describe('an encoder killed mid-stream', () => {
     assert.ok(after.segments.length >= pl.segments.length);
     await verifyHlsStream(o.playback, 'kill');
   });
+
+  it('continues the same timeline when the encoder reconnects: next MSN, with a discontinuity', async () => {
+    const url = `${o.playback}/live/kill/av-v1/index.m3u8`;
+    const before = parseMedia(await getText(url));
+    const lastBefore = lastListed(before).msn;
+    push = ffmpeg([...LIVE_SOURCE, '-t', '30', '-map', '0:v', '-map', '1:a', ...X264, ...AAC, ...FRAGMENTED, '-method', 'PUT', `${o.ingest}/live/kill/av.mp4`]);
+    const after = await waitFor('segments after the reconnect', async () => {
+      const pl = parseMedia(await getText(url));
+      return pl.segments.filter((x) => x.mediaSequenceNumber > lastBefore).length >= 2 ? pl : undefined;
+    });
+    const resumed = after.segments.find((x) => x.mediaSequenceNumber === lastBefore + 1)!;
+    assert.ok(resumed.discontinuity, 'the first segment after the reconnect is marked');
+    assert.ok(resumed.programDateTime!.getTime() > before.segments.at(-1)!.programDateTime!.getTime());
+    const audio = parseMedia(await getText(`${o.playback}/live/kill/av-a2/index.m3u8`));
+    assert.equal(audio.segments.find((x) => x.discontinuity)?.mediaSequenceNumber, lastBefore + 1, 'audio restarts on the same MSN');
+    await verifyHlsStream(o.playback, 'kill');
+  });
+});
+
+describe('ingest timeouts', () => {
+  it("cuts a stalled upload after the idle timeout; Node's 300 s requestTimeout is off", async () => {
+    const o = await startOrigin({ ingest: { idleTimeoutMs: 800 } });
+    try {
+      assert.equal(o.origin.servers.ingest.requestTimeout, 0);
+      const data = fixture('ladder/v360.mp4');
+      const boxes = topLevelBoxes(data);
+      const { request: httpRequest } = await import('node:http');
+      const started = Date.now();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${o.ingest}/live/stall/v.mp4`, { method: 'PUT', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        for (const b of boxes.slice(0, 6)) req.write(b.data);
+      });
+      assert.equal(status, 408);
+      assert.ok(Date.now() - started >= 700);
+      const track = o.origin.streams.get('stall')!.tracks.get('v')!;
+      assert.equal(track.state, 'idle', 'the stalled track was interrupted');
+    } finally {
+      await o.stop();
+    }
+  });
 });
 
 describe('the demo stream', () => {

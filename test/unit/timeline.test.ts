@@ -175,3 +175,27 @@ describe('timeline: parts', () => {
     assert.ok(seg.parts[0]!.complete, 'two 200 ms chunks fill a 400 ms part: complete without waiting for the next chunk');
   });
 });
+
+describe('timeline: init changes', () => {
+  it('gives a changed CMAF header a new id and opens the next segment with a discontinuity', () => {
+    const h = new Harness();
+    const [v360, v180] = loadTracks(LADDER.slice(0, 2));
+    feed(h, 's', [v360!], { untilSeconds: 4 });
+    const track = h.registry.get('s')!.tracks.get('v360')!;
+    // The encoder reconnects on the same URL with other settings (here: the 180p header).
+    const s = h.session('s', 'v360');
+    s.write(v180!.init);
+    assert.equal(track.init.id, 1);
+    assert.equal(track.info.height, 180);
+    const sessions = new Map([['v360', s]]);
+    feed(h, 's', [{ ...v180!, name: 'v360' }], { sessions, offsetSeconds: 4, startMs: h.nowMs, untilSeconds: 4 });
+    const after = track.segments.filter((x) => x.initId === 1);
+    assert.ok(after.length > 0);
+    assert.ok(after[0]!.discontinuity);
+    assert.equal(after[0]!.msn, track.segments.filter((x) => x.initId === 0).at(-1)!.msn + 1);
+    assert.deepEqual(track.inits.map((i) => i.id), [0, 1]);
+    // The same header again changes nothing.
+    s.write(v180!.init);
+    assert.equal(track.init.id, 1);
+  });
+});
