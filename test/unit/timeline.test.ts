@@ -199,3 +199,33 @@ describe('timeline: init changes', () => {
     assert.equal(track.init.id, 1);
   });
 });
+
+describe('timeline: timestamps', () => {
+  it('keeps epoch-based 64-bit timestamps exact, even above 2^53, and still aligns tracks', () => {
+    const h = new Harness();
+    // 2e11 s since the epoch: audio tfdt at 48 kHz is 9.6e15 ticks, beyond Number.MAX_SAFE_INTEGER.
+    feed(h, 's', ladder, { offsetSeconds: 2e11 });
+    const stream = h.registry.get('s')!;
+    const audio = stream.tracks.get('audio')!;
+    const video = stream.tracks.get('v360')!;
+    assert.ok(audio.segments[1]!.chunks[0]!.run.baseMediaDecodeTime > BigInt(Number.MAX_SAFE_INTEGER));
+    assert.deepEqual(video.segments.map((s) => s.msn), [1, 2, 3, 4]);
+    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
+    // Served bytes carry the encoder's exact tfdt.
+    const c = audio.segments[2]!.chunks[0]!;
+    const expected = 2n * 10n ** 11n * 48000n + BigInt(c.startTime - audio.segments[0]!.startTime);
+    assert.equal(c.run.baseMediaDecodeTime, expected);
+    audio.segments.forEach((s, i) => assert.ok(Math.abs(s.startTime / 48000 - video.segments[i]!.startTime / 12800) <= 1024 / 48000 / 2 + 1e-9));
+  });
+
+  it('segments B-frame and HEVC video at keyframes', () => {
+    const h = new Harness();
+    feed(h, 'b', loadTracks([{ file: 'bframes/v360-bf.mp4', name: 'bf' }, { file: 'hevc/v360-hevc.mp4', name: 'hevc' }]));
+    const stream = h.registry.get('b')!;
+    for (const t of stream.tracks.values()) {
+      assert.deepEqual(t.segments.map((s) => s.msn), [1, 2]);
+      for (const s of t.segments) assert.ok(s.independent);
+    }
+    assert.ok(stream.tracks.get('bf')!.segments[0]!.chunks.some((c) => c.run.ctos.some((x) => x !== 0)));
+  });
+});
