@@ -37,6 +37,13 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .refine((s) => s.partTarget <= s.targetDuration, { message: 'partTarget must not exceed targetDuration', path: ['partTarget'] }),
+    hls: z
+      .object({
+        /** LL-HLS parts as their own URIs, or as byte ranges of their segment (one CDN object per segment). */
+        partAddressing: z.enum(['uri', 'byterange'], { error: "must be 'uri' or 'byterange'" }).default('uri'),
+      })
+      .strict()
+      .prefault({}),
     window: z
       .object({
         /** Seconds of media each playlist lists (segments stay fetchable two target durations longer). */
@@ -130,6 +137,7 @@ const FLAGS: Record<string, { path: string; type: 'int' | 'number' | 'string' | 
   '--segment-duration': { path: 'segment.targetDuration', type: 'number' },
   '--part-duration': { path: 'segment.partTarget', type: 'number' },
   '--window': { path: 'window.seconds', type: 'number' },
+  '--part-addressing': { path: 'hls.partAddressing', type: 'string' },
   '--no-demo': { path: 'demo.enabled', type: 'false' },
 };
 
@@ -143,6 +151,7 @@ function convert(raw: string, type: 'int' | 'number' | 'string', name: string): 
 export const USAGE = `usage: npm start -- [--no-demo] [--port P] [--ingest-port I] [--config file.json]
                     [--host H] [--ingest-host H] [--log-level L]
                     [--segment-duration S] [--part-duration S] [--window S]
+                    [--part-addressing uri|byterange]
 environment: PORT, HOST, INGEST_PORT, INGEST_HOST, LOG_LEVEL`;
 
 /** defaults → --config file.json → environment → flags, validated once. */

@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StreamRegistry } from './timeline/registry.js';
 
-export type RouteClass = 'multivariant' | 'playlist' | 'segment' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'other';
+export type RouteClass = 'multivariant' | 'playlist' | 'segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'other';
 
 /** The origin's Prometheus metrics, in a registry of its own (several origins may share a process in tests). */
-export function createMetrics(streams: StreamRegistry) {
+export function createMetrics(streams: StreamRegistry, held: () => number = () => 0) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const ingestBytes = new Counter({ name: 'origin_ingest_bytes_total', help: 'Media bytes accepted by the ingest, per track', labelNames: ['stream', 'track'], registers: [registry] });
@@ -37,6 +37,26 @@ export function createMetrics(streams: StreamRegistry) {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const hlsHoldSeconds = new Histogram({
+    name: 'origin_hls_playlist_hold_seconds',
+    help: 'Time a blocking playlist request was held before its answer (a short hold on a live edge is a warning sign)',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'origin_held_requests',
+    help: 'Requests held open waiting for media (blocking playlists, hinted parts, next segments)',
+    registers: [registry],
+    collect() {
+      this.set(held());
+    },
+  });
+  const hlsBlockingRejections = new Counter({
+    name: 'origin_hls_blocking_errors_total',
+    help: 'Blocking playlist requests answered with an error, by status and reason',
+    labelNames: ['status', 'reason'],
+    registers: [registry],
+  });
   streams.removed.subscribe((stream) => {
     for (const track of stream.tracks.keys()) {
       const labels = { stream: stream.name, track };
@@ -45,7 +65,7 @@ export function createMetrics(streams: StreamRegistry) {
       ingestDuplicates.remove(labels);
     }
   });
-  return { registry, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration };
+  return { registry, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

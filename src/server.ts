@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createDemo, type LoopingSource } from './demo/demo-source.js';
 import { createIngestHandler, ingestObserver } from './http/ingest.js';
-import { createPlaybackHandler } from './http/playback.js';
+import { createPlaybackHandler, type PlaybackHandler } from './http/playback.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StreamRegistry } from './timeline/registry.js';
@@ -44,9 +44,12 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   );
   streams.added.subscribe((s) => logger.info({ stream: s.name, tag: s.tag, firstMsn: s.firstMsn }, 'stream started'));
   streams.removed.subscribe((s) => logger.info({ stream: s.name, tag: s.tag }, 'stream removed'));
-  const metrics = createMetrics(streams);
+  let held = (): number => 0;
+  const metrics = createMetrics(streams, () => held());
+  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing });
   // Keep-alive above the 60 s that CDN edges commonly hold idle upstream connections.
-  const playback = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, createPlaybackHandler({ streams, metrics, logger, now }));
+  held = () => playbackHandler.held();
+  const playback = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, playbackHandler);
   // requestTimeout 0: Node's default 300 s would cut long-running uploads; the idle timeout guards instead.
   const ingest = createServer(
     { requestTimeout: 0, keepAliveTimeout: config.ingest.idleTimeoutMs },
@@ -79,7 +82,12 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     async start() {
       const playbackPort = await listen(playback, config.playback.host, config.playback.port);
       const ingestPort = await listen(ingest, config.ingest.host, config.ingest.port);
-      sweeper = setInterval(() => streams.sweep(), 1000);
+      let ticks = 0;
+      // One timer for the whole origin: held requests expire on its 100 ms tick, streams every second.
+      sweeper = setInterval(() => {
+        playbackHandler.sweep();
+        if (++ticks % 10 === 0) streams.sweep();
+      }, 100);
       sweeper.unref();
       if (config.demo.enabled) {
         demo = createDemo(streams, config.demo.stream, now, { maxBoxSize: config.limits.maxBoxSizeBytes, observer: ingestObserver(metrics, logger) }, (err) =>

@@ -1,41 +1,169 @@
+import type { Segment } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
-import { decimal } from './attributes.js';
-import { initUri, segmentUri } from './uris.js';
+import { AttributeList, decimal, tag } from './attributes.js';
+import { lowLatencyParams } from './low-latency.js';
+import { initUri, partUri, segmentUri, siblingPlaylistUri } from './uris.js';
 
-/** Version 6: EXT-X-MAP in a media playlist that is not I-frames only (RFC 8216bis 8). */
-export const MEDIA_PLAYLIST_VERSION = 6;
+/** EXT-X-VERSION 9: EXT-X-SKIP (RFC 8216bis 8); used for every LL-HLS playlist so it never varies. */
+export const LL_HLS_VERSION = 9;
+/** EXT-X-VERSION 6: EXT-X-MAP in a media playlist that is not I-frames only. */
+export const FMP4_VERSION = 6;
 
-/** Renders the media playlist of a track from the timeline as it is now; null before its first segment. */
-export function renderMediaPlaylist(track: Track): string | null {
+export type PartAddressing = 'uri' | 'byterange';
+
+export type MediaPlaylistOptions =
+  | {
+      readonly flavor: 'll-hls';
+      readonly partAddressing: PartAddressing;
+      /** `_HLS_skip=YES`: a delta update. */
+      readonly skip?: boolean;
+    }
+  | { readonly flavor: 'l-hls' };
+
+/**
+ * The media playlist of a track, rendered from the timeline as it is now. LL-HLS and L-HLS are
+ * options of this one renderer. Null until the stream's first segment completes.
+ */
+export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions): string | null {
   const stream = track.stream;
-  const segments = track.listedSegments();
-  const first = segments[0];
-  if (!first || stream.targetDuration === null) return null;
-  let discontinuitySequence = track.discontinuitySequence;
-  for (const s of track.segments) {
-    if (s === first) break;
-    if (s.discontinuity) discontinuitySequence++;
+  const ll = lowLatencyParams(stream);
+  const listed = track.listedSegments();
+  const first = listed[0];
+  if (!first || !ll) return null;
+  const ended = stream.ended;
+  const lines: string[] = ['#EXTM3U', `#EXT-X-VERSION:${options.flavor === 'll-hls' ? LL_HLS_VERSION : FMP4_VERSION}`, `#EXT-X-TARGETDURATION:${ll.targetDuration}`];
+  if (options.flavor === 'll-hls') {
+    lines.push(
+      tag(
+        '#EXT-X-SERVER-CONTROL',
+        new AttributeList()
+          .enumerated('CAN-BLOCK-RELOAD', 'YES')
+          .decimal('CAN-SKIP-UNTIL', ll.canSkipUntil, 3)
+          .decimal('HOLD-BACK', ll.holdBack, 3)
+          .decimal('PART-HOLD-BACK', ll.partHoldBack, 3),
+      ),
+      tag('#EXT-X-PART-INF', new AttributeList().decimal('PART-TARGET', ll.partTarget, 5)),
+    );
   }
-  const lines: string[] = [
-    '#EXTM3U',
-    `#EXT-X-VERSION:${MEDIA_PLAYLIST_VERSION}`,
-    `#EXT-X-TARGETDURATION:${stream.targetDuration}`,
-    `#EXT-X-MEDIA-SEQUENCE:${first.msn}`,
-    // Apple AS 8.17: present whenever a live stream may ever carry a discontinuity.
-    `#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitySequence}`,
-  ];
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${first.msn}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitySequence(track, first)}`);
+
+  let shown = listed;
+  if (options.flavor === 'll-hls' && options.skip && !ended) {
+    const kept = keptBySkipBoundary(listed, ll.canSkipUntil);
+    if (kept < listed.length) {
+      // "MUST replace the skipped Media Segments with ... EXT-X-SKIP", after MEDIA-SEQUENCE (hls.js PR #7905).
+      lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${listed.length - kept}`);
+      shown = listed.slice(listed.length - kept);
+    }
+  }
+
+  const open = track.openSegment;
+  const openParts = open ? open.parts.filter((p) => p.complete) : [];
   let mapped = -1;
-  for (const s of segments) {
+  const head = (s: Segment): void => {
     if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
     if (s.initId !== mapped) {
       lines.push(`#EXT-X-MAP:URI="${initUri(stream, s.initId)}"`);
       mapped = s.initId;
     }
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`);
-    if (s.state === 'gap') lines.push('#EXT-X-GAP');
-    lines.push(`#EXTINF:${decimal(s.seconds)},`, segmentUri(stream, s));
+  };
+
+  if (options.flavor === 'l-hls') {
+    for (const s of shown) {
+      head(s);
+      segmentLines(lines, stream, s);
+    }
+    if (!ended) prefetchLines(lines, track, mapped);
+  } else {
+    // "EXT-X-PART tags SHOULD be removed ... after they are greater than three Target Durations
+    // from the end of the Playlist" (6.2.2): parts stay on the newest three entries, counting the
+    // segment in production (hls-parser's strict reading of the same rule).
+    const next = track.nextPart();
+    const entries: (Segment | null)[] = [...shown, ...(open && openParts.length > 0 ? [open] : [])];
+    // A hint into a segment with no listed part yet opens an entry of its own.
+    if (!ended && next.index === 0) entries.push(null);
+    const withParts = new Set(entries.slice(-3));
+    for (const s of shown) {
+      // Tags that apply to a parent segment come before its first EXT-X-PART (4.4.4.9).
+      head(s);
+      if (withParts.has(s)) partLines(lines, track, s, s.parts, options.partAddressing);
+      segmentLines(lines, stream, s);
+    }
+    if (open && openParts.length > 0) {
+      head(open);
+      partLines(lines, track, open, openParts, options.partAddressing);
+    }
+    if (!ended) {
+      // hls.js loops without a preload hint (gohlslib); "MUST NOT" appear with EXT-X-ENDLIST.
+      const hint = new AttributeList().enumerated('TYPE', 'PART');
+      if (options.partAddressing === 'byterange') hint.quoted('URI', segmentUri(stream, next.msn)).integer('BYTERANGE-START', next.byteOffset);
+      else hint.quoted('URI', partUri(stream, next.msn, next.index));
+      lines.push(tag('#EXT-X-PRELOAD-HINT', hint));
+    }
+    for (const other of stream.orderedTracks()) {
+      if (other === track) continue;
+      const last = other.lastCompletePart();
+      if (!last || other.listedSegments().length === 0) continue;
+      lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other)).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));
+    }
   }
-  if (stream.ended) lines.push('#EXT-X-ENDLIST');
+  if (ended) lines.push('#EXT-X-ENDLIST');
   lines.push('');
   return lines.join('\n');
+}
+
+function segmentLines(lines: string[], stream: Track['stream'], s: Segment): void {
+  if (s.state === 'gap') lines.push('#EXT-X-GAP');
+  lines.push(`#EXTINF:${decimal(s.seconds)},`, segmentUri(stream, s));
+}
+
+function partLines(lines: string[], track: Track, s: Segment, parts: Segment['parts'], addressing: PartAddressing): void {
+  for (const p of parts) {
+    if (!p.complete) continue;
+    const a = new AttributeList().decimal('DURATION', p.duration / s.timescale, 5);
+    if (addressing === 'byterange') a.quoted('URI', segmentUri(track.stream, s)).quoted('BYTERANGE', `${p.byteLength}@${p.byteOffset}`);
+    else a.quoted('URI', partUri(track.stream, s.msn, p.index));
+    // "EXT-X-PART ... INDEPENDENT=YES if the Partial Segment contains an independent frame"
+    if (p.independent) a.enumerated('INDEPENDENT', 'YES');
+    lines.push(tag('#EXT-X-PART', a));
+  }
+}
+
+/** L-HLS: the segment in production and the next one, streamed as they are produced. */
+function prefetchLines(lines: string[], track: Track, mapped: number): void {
+  const stream = track.stream;
+  const open = track.openSegment;
+  // A prefetch segment cannot be preceded by EXT-X-MAP: one that needs a new header waits.
+  if (open && open.initId !== mapped) return;
+  if (open) {
+    if (open.discontinuity) lines.push('#EXT-X-PREFETCH-DISCONTINUITY');
+    lines.push(`#EXT-X-PREFETCH:${segmentUri(stream, open)}`);
+  }
+  lines.push(`#EXT-X-PREFETCH:${segmentUri(stream, (track.lastMsn ?? stream.firstMsn - 1) + 1)}`);
+}
+
+/** EXT-X-DISCONTINUITY-SEQUENCE of the first listed segment. */
+function discontinuitySequence(track: Track, first: Segment): number {
+  let n = track.discontinuitySequence;
+  for (const s of track.segments) {
+    if (s === first) break;
+    if (s.discontinuity) n++;
+  }
+  return n;
+}
+
+/**
+ * How many of the newest segments a delta update keeps: the longest suffix whose duration fits
+ * the Skip Boundary (Apple's worked example: TD 4, CAN-SKIP-UNTIL 24 keeps exactly 24 s).
+ */
+export function keptBySkipBoundary(listed: readonly Segment[], skipBoundary: number): number {
+  let total = 0;
+  let kept = 0;
+  for (let i = listed.length - 1; i >= 0; i--) {
+    total += listed[i]!.seconds;
+    if (total > skipBoundary + 1e-9) break;
+    kept++;
+  }
+  return kept;
 }

@@ -2,7 +2,7 @@ import { measureBitrate } from '../timeline/bitrate.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, tag } from './attributes.js';
-import { MEDIA_PLAYLIST_VERSION } from './media-playlist.js';
+import { FMP4_VERSION, LL_HLS_VERSION } from './media-playlist.js';
 import { mediaPlaylistUri } from './uris.js';
 
 interface AudioGroup {
@@ -18,12 +18,13 @@ interface AudioGroup {
  * EXT-X-MEDIA renditions grouped by codec. Only tracks with a listed segment appear; null when
  * none has one yet.
  */
-export function renderMultivariantPlaylist(stream: Stream): string | null {
+export function renderMultivariantPlaylist(stream: Stream, flavor: 'll-hls' | 'l-hls' = 'll-hls'): string | null {
   const ready = stream.orderedTracks().filter((t) => t.listedSegments().length > 0);
   const videos = ready.filter((t) => t.kind === 'video');
   const audios = ready.filter((t) => t.kind === 'audio');
   if (ready.length === 0) return null;
-  const lines = ['#EXTM3U', `#EXT-X-VERSION:${MEDIA_PLAYLIST_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  // The same EXT-X-VERSION as the media playlists (validators flag a mismatch, MediaMTX #5781).
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${flavor === 'll-hls' ? LL_HLS_VERSION : FMP4_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   const groups = audioGroups(audios);
   for (const g of groups) {
     g.tracks.forEach((t, i) => {
@@ -35,7 +36,7 @@ export function renderMultivariantPlaylist(stream: Stream): string | null {
         .enumerated('DEFAULT', i === 0 ? 'YES' : 'NO')
         .enumerated('AUTOSELECT', 'YES');
       if (t.info.channels) a.quoted('CHANNELS', String(t.info.channels));
-      a.quoted('URI', mediaPlaylistUri(t));
+      a.quoted('URI', mediaPlaylistUri(t, flavor));
       lines.push(tag('#EXT-X-MEDIA', a));
     });
   }
@@ -51,7 +52,7 @@ export function renderMultivariantPlaylist(stream: Stream): string | null {
         const fps = v.frameRate;
         if (fps) a.decimal('FRAME-RATE', fps, 3);
         if (g) a.quoted('AUDIO', g.id);
-        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v));
+        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v, flavor));
       }
     }
   } else {
@@ -59,7 +60,7 @@ export function renderMultivariantPlaylist(stream: Stream): string | null {
       for (const t of g.tracks) {
         const rate = measureBitrate(t) ?? { peak: 0, average: 0 };
         const a = new AttributeList().integer('BANDWIDTH', rate.peak).integer('AVERAGE-BANDWIDTH', rate.average).quoted('CODECS', t.info.codec).quoted('AUDIO', g.id);
-        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t));
+        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t, flavor));
       }
     }
   }

@@ -5,20 +5,32 @@ import type { Track } from '../timeline/track.js';
 /**
  * Inner URL design, relative to `/live/{stream}/`: media objects carry the stream instance tag so
  * a restarted stream never collides with what caches hold of the previous one.
- *   {track}/index.m3u8                 media playlist
+ *   {track}/index.m3u8                 LL-HLS media playlist
+ *   {track}/lhls.m3u8                  L-HLS media playlist
  *   {track}/{tag}/init-{id}.mp4        CMAF header
  *   {track}/{tag}/{msn}.m4s            segment
+ *   {track}/{tag}/{msn}.{part}.m4s     partial segment
  */
-export function mediaPlaylistUri(track: Track): string {
-  return `${track.name}/index.m3u8`;
+export function mediaPlaylistUri(track: Track, flavor: 'll-hls' | 'l-hls' = 'll-hls'): string {
+  return `${track.name}/${flavor === 'l-hls' ? 'lhls' : 'index'}.m3u8`;
 }
 
 /** Relative to the media playlist. */
-export function segmentUri(stream: Stream, segment: Segment): string {
-  return `${stream.tag}/${segment.msn}.m4s`;
+export function segmentUri(stream: Stream, segment: Segment | number): string {
+  return `${stream.tag}/${typeof segment === 'number' ? segment : segment.msn}.m4s`;
+}
+
+/** Relative to the media playlist. */
+export function partUri(stream: Stream, msn: number, index: number): string {
+  return `${stream.tag}/${msn}.${index}.m4s`;
 }
 
 /** Relative to the media playlist. */
 export function initUri(stream: Stream, initId: number): string {
   return `${stream.tag}/init-${initId}.mp4`;
+}
+
+/** Another rendition's media playlist, relative to this one. */
+export function siblingPlaylistUri(track: Track, flavor: 'll-hls' | 'l-hls' = 'll-hls'): string {
+  return `../${mediaPlaylistUri(track, flavor)}`;
 }

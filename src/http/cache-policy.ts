@@ -1,11 +1,17 @@
 /**
- * Cache-Control by resource class (draft-pantos-hls-rfc8216bis Appendix B.1 for playlists; media
- * objects are immutable because their URLs carry the stream instance tag).
+ * Cache-Control by resource class (draft-pantos-hls-rfc8216bis Appendix B.1 for playlists and
+ * blocking requests; media objects are immutable because their URLs carry the stream instance tag).
  */
 export const CacheControl = {
   /** Non-blocking playlist: half a target duration. */
   playlist: (targetDuration: number): string => `public, max-age=${Math.max(1, Math.floor(targetDuration / 2))}`,
-  /** Complete segments and init segments never change under their URL. */
+  /** A blocking playlist response names one version of the playlist: six target durations. */
+  blocking: (targetDuration: number): string => `public, max-age=${6 * targetDuration}`,
+  /** An unsuccessful blocking playlist request: four target durations. */
+  blockingError: (targetDuration: number): string => `public, max-age=${4 * targetDuration}`,
+  /** An unsuccessful blocking media (hinted part) request: one target duration. */
+  blockingMediaError: (targetDuration: number): string => `public, max-age=${targetDuration}`,
+  /** Complete segments, parts and init segments never change under their URL. */
   immutable: 'public, max-age=31536000, immutable',
   /** A segment still being produced: cacheable once complete; aborted responses are never stored. */
   growing: 'public, max-age=31536000',

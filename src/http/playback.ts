@@ -1,31 +1,58 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError } from '../errors.js';
-import { renderMediaPlaylist } from '../hls/media-playlist.js';
-import { renderMultivariantPlaylist } from '../hls/multivariant.js';
-import { PlaylistCache, type RenderedPlaylist } from '../hls/playlist-cache.js';
+import type { PartAddressing } from '../hls/media-playlist.js';
+import { PlaylistCache } from '../hls/playlist-cache.js';
 import type { Logger } from '../log.js';
 import type { Metrics, RouteClass } from '../metrics.js';
 import type { StreamRegistry } from '../timeline/registry.js';
-import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
-import { PREFLIGHT_HEADERS, sendBuffer, sendError, sendLive } from './respond.js';
+import { sendInit, sendLhlsPlaylist, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, type HlsContext } from './hls-routes.js';
+import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
+import { WaiterList } from './waiters.js';
 
 export interface PlaybackContext {
   readonly streams: StreamRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly now: () => number;
+  readonly partAddressing: PartAddressing;
 }
 
-const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
+export interface PlaybackHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Answers held requests that waited too long; call a few times a second. */
+  sweep(): void;
+  /** Requests held right now. */
+  held(): number;
+}
+
 const SEGMENT = /^(\d{1,15})\.m4s$/;
+const PART = /^(\d{1,15})\.(\d{1,6})\.m4s$/;
 const INIT = /^init-(\d{1,9})\.mp4$/;
 
-/** The playback listener: one small router, every error through sendError. */
-export function createPlaybackHandler(ctx: PlaybackContext): (req: IncomingMessage, res: ServerResponse) => void {
-  const playlists = new PlaylistCache();
-  return (req, res) => {
+/** The playback listener: one small router; every error goes through sendError. */
+export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
+  const lists = new Map<Track, WaiterList>();
+  ctx.streams.removed.subscribe((stream) => {
+    for (const t of stream.tracks.values()) lists.delete(t);
+  });
+  const hls: HlsContext = {
+    metrics: ctx.metrics,
+    now: ctx.now,
+    playlists: new PlaylistCache(),
+    partAddressing: ctx.partAddressing,
+    waiters(track) {
+      let list = lists.get(track);
+      if (!list) {
+        list = new WaiterList(track);
+        lists.set(track, list);
+      }
+      return list;
+    },
+  };
+
+  const handler = ((req, res) => {
     const started = process.hrtime.bigint();
     let route: RouteClass = 'other';
     res.on('close', () => {
@@ -47,10 +74,10 @@ export function createPlaybackHandler(ctx: PlaybackContext): (req: IncomingMessa
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
-      const parts = path.split('/');
       if (path === '/utc') {
         route = 'utc';
-        return sendUtc(req, res, ctx.now());
+        const body = Buffer.from(new Date(ctx.now()).toISOString());
+        return sendBuffer(req, res, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': CacheControl.noStore }, body);
       }
       if (path === '/healthz') {
         route = 'health';
@@ -65,93 +92,57 @@ export function createPlaybackHandler(ctx: PlaybackContext): (req: IncomingMessa
         );
         return;
       }
+      const parts = path.split('/');
       if (parts[1] !== 'live' || parts.length < 4) throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
       const stream = ctx.streams.get(parts[2]!);
       if (!stream) throw new OriginError('NOT_FOUND', `stream '${parts[2]}' is not live`);
-      if (parts.length === 4 && parts[3] === 'master.m3u8') {
+      if (parts.length === 4) {
         route = 'multivariant';
-        return sendMultivariant(req, res, stream, playlists);
+        if (parts[3] === 'master.m3u8') return sendMultivariant(hls, req, res, stream, 'll-hls');
+        if (parts[3] === 'master-lhls.m3u8') return sendMultivariant(hls, req, res, stream, 'l-hls');
+        throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
       }
       const track = stream.tracks.get(parts[3]!);
       if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${parts[3]}'`);
-      if (parts.length === 5 && parts[4] === 'index.m3u8') {
+      if (parts.length === 5) {
         route = 'playlist';
-        return sendMediaPlaylist(req, res, track, playlists);
+        if (parts[4] === 'index.m3u8') return sendLlPlaylist(hls, req, res, track, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+        if (parts[4] === 'lhls.m3u8') return sendLhlsPlaylist(hls, req, res, track);
       }
       if (parts.length === 6) {
         if (parts[4] !== stream.tag) {
           throw new OriginError('NOT_FOUND', `'${parts[4]}' is not the current instance of stream '${stream.name}' (${stream.tag})`);
         }
         const file = parts[5]!;
-        const seg = SEGMENT.exec(file);
-        if (seg) {
+        let m = SEGMENT.exec(file);
+        if (m) {
           route = 'segment';
-          return sendSegment(req, res, track, Number(seg[1]));
+          return sendSegment(hls, req, res, track, Number(m[1]));
         }
-        const init = INIT.exec(file);
-        if (init) {
+        m = PART.exec(file);
+        if (m) {
+          route = 'part';
+          return sendPart(hls, req, res, track, Number(m[1]), Number(m[2]));
+        }
+        m = INIT.exec(file);
+        if (m) {
           route = 'init';
-          const record = track.findInit(Number(init[1]));
-          if (!record) throw new OriginError('NOT_FOUND', `track '${track.name}' has no init segment ${init[1]}`);
-          return sendBuffer(req, res, { 'Content-Type': contentType(track), 'Cache-Control': CacheControl.immutable }, record.bytes);
+          return sendInit(req, res, track, Number(m[1]));
         }
       }
       throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
     } catch (err) {
       sendError(req, res, err);
     }
+  }) as PlaybackHandler;
+  handler.sweep = () => {
+    const now = ctx.now();
+    for (const list of lists.values()) list.expire(now);
   };
+  handler.held = () => {
+    let n = 0;
+    for (const list of lists.values()) n += list.size;
+    return n;
+  };
+  return handler;
 }
-
-function contentType(track: Track): string {
-  return track.kind === 'video' ? 'video/mp4' : 'audio/mp4';
-}
-
-function sendUtc(req: IncomingMessage, res: ServerResponse, nowMs: number): void {
-  const body = Buffer.from(new Date(nowMs).toISOString());
-  sendBuffer(req, res, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': CacheControl.noStore }, body);
-}
-
-function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: RenderedPlaylist, cacheControl: string): void {
-  const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-  const headers = { 'Content-Type': PLAYLIST_TYPE, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
-  if (gzip) sendBuffer(req, res, { ...headers, 'Content-Encoding': 'gzip' }, playlist.gzip);
-  else sendBuffer(req, res, headers, playlist.bytes);
-}
-
-function notReady(what: string): OriginError {
-  return new OriginError('NOT_READY', `${what} has no complete segment yet`);
-}
-
-function sendMultivariant(req: IncomingMessage, res: ServerResponse, stream: Stream, cache: PlaylistCache): void {
-  let version = `${stream.ended}`;
-  for (const t of stream.tracks.values()) version += `|${t.name}:${t.listVersion}`;
-  const playlist = cache.get(stream, 'multivariant', version, () => renderMultivariantPlaylist(stream));
-  if (!playlist) return notYet(req, res, notReady(`stream '${stream.name}'`));
-  sendPlaylist(req, res, playlist, CacheControl.playlist(stream.targetDuration ?? stream.options.targetDuration));
-}
-
-function sendMediaPlaylist(req: IncomingMessage, res: ServerResponse, track: Track, cache: PlaylistCache): void {
-  const stream = track.stream;
-  const playlist = cache.get(track, 'hls', `${track.listVersion}|${stream.ended}|${stream.targetDuration}`, () => renderMediaPlaylist(track));
-  if (!playlist) return notYet(req, res, notReady(`track '${track.name}'`));
-  sendPlaylist(req, res, playlist, CacheControl.playlist(stream.targetDuration ?? stream.options.targetDuration));
-}
-
-function notYet(req: IncomingMessage, res: ServerResponse, err: OriginError): void {
-  res.setHeader('Retry-After', '1');
-  sendError(req, res, err, CacheControl.notYet);
-}
-
-function sendSegment(req: IncomingMessage, res: ServerResponse, track: Track, msn: number): void {
-  const segment = track.findSegment(msn);
-  if (!segment) {
-    const last = track.lastMsn;
-    if (last === null || msn > last) return sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' does not exist yet`), CacheControl.notYet);
-    throw new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' has left the window`);
-  }
-  if (segment.state === 'gap') throw new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' is a gap (no media)`);
-  const headers = { 'Content-Type': contentType(track), 'Cache-Control': segment.state === 'complete' ? CacheControl.immutable : CacheControl.growing };
-  sendLive(req, res, headers, segment.body);
-}
-

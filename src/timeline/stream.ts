@@ -47,6 +47,8 @@ export class Stream {
   version = 0;
   /** EXT-X-TARGETDURATION, decided when the first segment completes and constant after. */
   targetDuration: number | null = null;
+  /** EXT-X-PART-INF:PART-TARGET in seconds, decided at the first sample and constant after. */
+  partTarget: number | null = null;
   ended = false;
   endedAtMs = 0;
   private epoch: Epoch | null = null;
@@ -86,6 +88,20 @@ export class Stream {
       const h = (b.info.height ?? 0) - (a.info.height ?? 0);
       return h !== 0 ? h : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
     });
+  }
+
+  /**
+   * The part target: the configured one rounded down to whole samples of the first track seen
+   * (5 decimals, rounded up), so parts fill it exactly and honour the 85 % lower bound.
+   */
+  decidePartTarget(sampleSeconds: number): number {
+    if (this.partTarget === null) {
+      const configured = this.options.partTarget;
+      const samples = sampleSeconds > 0 ? Math.max(1, Math.floor(configured / sampleSeconds + 1e-6)) : 1;
+      const exact = sampleSeconds > 0 ? samples * sampleSeconds : configured;
+      this.partTarget = Math.ceil(exact * 1e5 - 1e-6) / 1e5;
+    }
+    return this.partTarget;
   }
 
   /** Largest timestamp jump (seconds) still treated as continuous. */

@@ -102,6 +102,37 @@ export class Track {
     return this.kind === 'video' && this.sampleDuration > 0 ? this.timescale / this.sampleDuration : undefined;
   }
 
+  /** The newest complete part: what LAST-MSN/LAST-PART report and blocking reloads wait for. */
+  lastCompletePart(): { msn: number; index: number } | null {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i]!;
+      if (s.state === 'gap') return null;
+      for (let p = s.parts.length - 1; p >= 0; p--) if (s.parts[p]!.complete) return { msn: s.msn, index: p };
+    }
+    return null;
+  }
+
+  /**
+   * The part a preload hint names: the one in production, or the one after the newest complete
+   * part, or the first part of the next segment; with its byte offset in its segment.
+   */
+  nextPart(): { msn: number; index: number; byteOffset: number } {
+    const open = this.open;
+    if (open) {
+      const last = open.lastPart;
+      if (!last) return { msn: open.msn, index: 0, byteOffset: 0 };
+      if (last.complete) return { msn: open.msn, index: open.parts.length, byteOffset: open.byteLength };
+      return { msn: open.msn, index: last.index, byteOffset: last.byteOffset };
+    }
+    return { msn: (this.lastMsn ?? this.stream.firstMsn - 1) + 1, index: 0, byteOffset: 0 };
+  }
+
+  /** MSN of the newest complete segment (gaps included). */
+  lastCompleteMsn(): number | null {
+    for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i]!.state !== 'open') return this.segments[i]!.msn;
+    return null;
+  }
+
   findInit(id: number): InitRecord | undefined {
     return this.inits.find((i) => i.id === id);
   }
@@ -291,7 +322,7 @@ export class Track {
   private process(run: SampleRun, chunk: IngestChunk, t0: number, arrivalMs: number, mayLead: boolean): void {
     const n = run.durations.length;
     const ts = this.timescale;
-    const partTicks = this.stream.options.partTarget * ts;
+    const partTicks = this.stream.decidePartTarget(run.durations[0]! / ts) * ts;
     const needsSync = this.kind === 'video';
     let sliceStart = 0;
     let sliceT = t0;
@@ -459,7 +490,8 @@ export class Track {
     if (!this.dirty) return;
     this.dirty = false;
     this.version++;
-    this.changed.emit(this);
+    // The stream's version moves first: whoever wakes on this track renders the new state.
     this.stream.touch();
+    this.changed.emit(this);
   }
 }

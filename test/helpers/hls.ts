@@ -19,6 +19,11 @@ export function parseMaster(text: string): MasterPlaylist {
   return pl as MasterPlaylist;
 }
 
+/** Listed complete segments: hls-parser also lists the segment in production (parts, no URI). */
+export function completeSegments(pl: MediaPlaylist): MediaPlaylist['segments'] {
+  return pl.segments.filter((s) => s.uri !== '' && s.duration !== undefined);
+}
+
 export interface Fetched {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { run } from './ffmpeg.js';
-import { get, getText, parseMaster, parseMedia, resolve, waitFor, type MediaPlaylist } from './hls.js';
+import { completeSegments, get, getText, parseMaster, parseMedia, resolve, waitFor, type MediaPlaylist } from './hls.js';
 
 /** Waits until every media playlist of a stream lists at least `n` segments. */
 export async function waitForSegments(playback: string, stream: string, n: number, timeoutMs = 30_000): Promise<void> {
@@ -9,7 +9,7 @@ export async function waitForSegments(playback: string, stream: string, n: numbe
     const uris = [...master.variants.map((v) => v.uri), ...master.variants.flatMap((v) => v.audio.map((a) => a.uri!))];
     for (const uri of uris) {
       const pl = parseMedia(await getText(resolve(`${playback}/live/${stream}/master.m3u8`, uri)));
-      if (pl.segments.length < n) return undefined;
+      if (completeSegments(pl).length < n) return undefined;
     }
     return true;
   }, timeoutMs, 200);
@@ -30,7 +30,7 @@ export async function verifyHlsStream(playback: string, stream: string): Promise
     const url = resolve(masterUrl, uri);
     const pl = parseMedia(await getText(url));
     playlists.set(uri, pl);
-    assert.ok(pl.segments.length > 0, `${uri} lists segments`);
+    assert.ok(completeSegments(pl).length > 0, `${uri} lists segments`);
     assert.ok(pl.mediaSequenceBase! >= 1, 'MEDIA-SEQUENCE starts at 1 or more');
     const first = pl.segments[0]!;
     const init = await get(resolve(url, first.map!.uri));

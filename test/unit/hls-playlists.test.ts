@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AttributeList, decimal } from '../../src/hls/attributes.js';
-import { renderMediaPlaylist } from '../../src/hls/media-playlist.js';
+import { renderMediaPlaylist, type MediaPlaylistOptions } from '../../src/hls/media-playlist.js';
 import { renderMultivariantPlaylist } from '../../src/hls/multivariant.js';
 import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
-import { parseMaster, parseMedia } from '../helpers/hls.js';
+import { completeSegments, parseMaster, parseMedia } from '../helpers/hls.js';
 
 const ladder = loadTracks(LADDER);
+const LL: MediaPlaylistOptions = { flavor: 'll-hls', partAddressing: 'uri' };
 
 describe('HLS media playlist', () => {
   it('is null until the first segment completes, then lists complete segments only', () => {
     const h = new Harness();
     feed(h, 's', ladder, { untilSeconds: 1.8 });
     const stream = h.registry.get('s')!;
-    assert.equal(renderMediaPlaylist(stream.tracks.get('v360')!), null);
+    assert.equal(renderMediaPlaylist(stream.tracks.get('v360')!, LL), null);
     assert.equal(renderMultivariantPlaylist(stream), null);
   });
 
@@ -22,15 +23,15 @@ describe('HLS media playlist', () => {
     feed(h, 's', ladder);
     const stream = h.registry.get('s')!;
     for (const t of stream.tracks.values()) {
-      const text = renderMediaPlaylist(t)!;
+      const text = renderMediaPlaylist(t, LL)!;
       const pl = parseMedia(text);
-      assert.equal(pl.version, 6);
+      assert.equal(pl.version, 9);
       assert.equal(pl.targetDuration, 2);
       assert.equal(pl.mediaSequenceBase, 1);
       assert.equal(pl.discontinuitySequenceBase, 0);
-      assert.equal(pl.segments.length, 3);
+      assert.equal(completeSegments(pl).length, 3);
       assert.equal(pl.endlist, false);
-      for (const s of pl.segments) {
+      for (const s of completeSegments(pl)) {
         assert.match(s.uri, new RegExp(`^${stream.tag}/\\d+\\.m4s$`));
         assert.equal(s.map?.uri, `${stream.tag}/init-0.mp4`);
         assert.ok(s.programDateTime instanceof Date);
@@ -41,7 +42,7 @@ describe('HLS media playlist', () => {
       assert.equal(b!.programDateTime!.getTime() - a!.programDateTime!.getTime(), Math.round(a!.duration * 1000));
     }
     // The same MSN carries the same PDT (±1 frame) in every rendition.
-    const pdts = [...stream.tracks.values()].map((t) => parseMedia(renderMediaPlaylist(t)!).segments[1]!.programDateTime!.getTime());
+    const pdts = [...stream.tracks.values()].map((t) => parseMedia(renderMediaPlaylist(t, LL)!).segments[1]!.programDateTime!.getTime());
     assert.ok(Math.max(...pdts) - Math.min(...pdts) <= 22);
   });
 
@@ -53,7 +54,7 @@ describe('HLS media playlist', () => {
     h.nowMs += 2000;
     feed(h, 's', ladder, { startMs: h.nowMs, untilSeconds: 4.1 });
     for (const t of stream.tracks.values()) {
-      const pl = parseMedia(renderMediaPlaylist(t)!);
+      const pl = parseMedia(renderMediaPlaylist(t, LL)!);
       const disc = pl.segments.findIndex((s) => s.discontinuity);
       assert.ok(disc > 0, `${t.name} has a discontinuity`);
       assert.equal(pl.segments[disc]!.mediaSequenceNumber, 5);
@@ -68,7 +69,7 @@ describe('HLS media playlist', () => {
     for (const t of stream.tracks.values()) t.end();
     assert.ok(stream.ended);
     for (const t of stream.tracks.values()) {
-      const pl = parseMedia(renderMediaPlaylist(t)!);
+      const pl = parseMedia(renderMediaPlaylist(t, LL)!);
       assert.equal(pl.endlist, true);
       assert.equal(pl.segments.length, 4);
     }

@@ -1,0 +1,200 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OriginError } from '../errors.js';
+import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls/blocking.js';
+import { lowLatencyParams } from '../hls/low-latency.js';
+import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
+import { renderMultivariantPlaylist } from '../hls/multivariant.js';
+import type { PlaylistCache, RenderedPlaylist } from '../hls/playlist-cache.js';
+import type { Metrics } from '../metrics.js';
+import type { Segment } from '../timeline/segment.js';
+import type { Stream } from '../timeline/stream.js';
+import type { Track } from '../timeline/track.js';
+import { CacheControl } from './cache-policy.js';
+import { parseOpenRange, rangeReady, sendSegmentRange } from './live-range.js';
+import { sendBuffer, sendBuffers, sendError, sendLive } from './respond.js';
+import type { WaiterList } from './waiters.js';
+
+export interface HlsContext {
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  readonly playlists: PlaylistCache;
+  readonly partAddressing: PartAddressing;
+  readonly waiters: (track: Track) => WaiterList;
+}
+
+const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
+
+function targetDuration(stream: Stream): number {
+  return stream.targetDuration ?? Math.ceil(stream.options.targetDuration);
+}
+
+/** How long a request may be held: "... for longer than three times the Target Duration ... 503" (6.2.5.2). */
+function holdLimitMs(stream: Stream): number {
+  return 3 * targetDuration(stream) * 1000;
+}
+
+function contentType(track: Track): string {
+  return track.kind === 'video' ? 'video/mp4' : 'audio/mp4';
+}
+
+function notReady(req: IncomingMessage, res: ServerResponse, what: string): void {
+  res.setHeader('Retry-After', '1');
+  sendError(req, res, new OriginError('NOT_READY', `${what} has no complete segment yet`), CacheControl.notYet);
+}
+
+function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: RenderedPlaylist, cacheControl: string): void {
+  const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+  const headers = { 'Content-Type': PLAYLIST_TYPE, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
+  if (gzip) sendBuffer(req, res, { ...headers, 'Content-Encoding': 'gzip' }, playlist.gzip);
+  else sendBuffer(req, res, headers, playlist.bytes);
+}
+
+export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: 'll-hls' | 'l-hls'): void {
+  let version = `${stream.ended}`;
+  for (const t of stream.tracks.values()) version += `|${t.name}:${t.listVersion}`;
+  const playlist = ctx.playlists.get(stream, flavor, version, () => renderMultivariantPlaylist(stream, flavor));
+  if (!playlist) return notReady(req, res, `stream '${stream.name}'`);
+  sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
+}
+
+/** L-HLS media playlist: complete segments, then EXT-X-PREFETCH for what is being produced. */
+export function sendLhlsPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track): void {
+  const stream = track.stream;
+  const playlist = ctx.playlists.get(track, 'l-hls', `${stream.version}`, () => renderMediaPlaylist(track, { flavor: 'l-hls' }));
+  if (!playlist) return notReady(req, res, `track '${track.name}'`);
+  sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
+}
+
+/**
+ * LL-HLS media playlist with blocking reload (`_HLS_msn`/`_HLS_part`) and delta updates
+ * (`_HLS_skip`). Rendered once per timeline version and variant; held requests are released
+ * together, with the same bytes, when the track changes.
+ */
+export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, query: URLSearchParams): void {
+  const stream = track.stream;
+  let directives;
+  try {
+    directives = parseDirectives(query);
+  } catch (err) {
+    ctx.metrics.hlsBlockingRejections.inc({ status: '400', reason: 'bad-directive' });
+    throw err;
+  }
+  const ll = lowLatencyParams(stream);
+  const render = (): RenderedPlaylist | null => {
+    // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
+    const skip = directives.skip !== null;
+    return ctx.playlists.get(track, `ll|${skip}|${ctx.partAddressing}`, `${stream.version}`, () => renderMediaPlaylist(track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
+  };
+  const first = render();
+  if (!first || !ll) return notReady(req, res, `track '${track.name}'`);
+  if (directives.msn === null) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
+  const blocking = CacheControl.blocking(ll.targetDuration);
+  const decision = decideBlocking(track, directives, ll);
+  if (decision.kind === 'reject') {
+    ctx.metrics.hlsBlockingRejections.inc({ status: '400', reason: decision.reason });
+    return sendError(req, res, new OriginError('BAD_REQUEST', decision.message), CacheControl.blockingError(ll.targetDuration));
+  }
+  if (decision.kind === 'now') return sendPlaylist(req, res, first, blocking);
+  const started = ctx.now();
+  const leave = ctx.waiters(track).add(
+    started + holdLimitMs(stream),
+    () => {
+      if (!isSatisfied(track, decision.target)) return false;
+      res.off('close', leave);
+      ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
+      sendPlaylist(req, res, render()!, blocking);
+      return true;
+    },
+    () => {
+      res.off('close', leave);
+      ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
+      ctx.metrics.hlsBlockingRejections.inc({ status: '503', reason: 'hold-timeout' });
+      sendError(req, res, new OriginError('NOT_READY', `playlist of '${track.name}' did not reach ${decision.target.msn}${decision.target.part === null ? '' : `.${decision.target.part}`} within three target durations`), CacheControl.noStore);
+    },
+  );
+  res.on('close', leave);
+}
+
+/** A partial segment: sent whole once complete; the hinted one is held until then. */
+export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, msn: number, index: number): void {
+  const stream = track.stream;
+  const headers = { 'Content-Type': contentType(track), 'Cache-Control': CacheControl.immutable };
+  const answer = (): boolean => {
+    const found = lookupPart(track, msn, index);
+    if (found.kind === 'wait') return false;
+    if (found.kind === 'ready') {
+      const part = track.findSegment(msn)!.parts[index]!;
+      const data: Buffer[] = [];
+      for (const c of part.chunks) data.push(...c.data);
+      sendBuffers(req, res, headers, data, part.byteLength);
+    } else {
+      // "SHOULD respond with Not Found" for a hinted part that will never exist (6.2.6).
+      const cache = found.reason === 'future' ? CacheControl.notYet : CacheControl.blockingMediaError(targetDuration(stream));
+      sendError(req, res, new OriginError('NOT_FOUND', found.message), cache);
+    }
+    return true;
+  };
+  if (answer()) return;
+  hold(ctx, req, res, track, answer);
+}
+
+/**
+ * A segment: complete → 200 with Content-Length; in production → chunked as it grows (or, with a
+ * Range, part-atomic per RFC 8673); the next one, not started yet → held until it starts.
+ */
+export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, msn: number): void {
+  const range = parseOpenRange(req.headers.range);
+  const answer = (): boolean => {
+    const seg = track.findSegment(msn);
+    if (seg) {
+      if (seg.state === 'gap') {
+        sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' is a gap (no media)`), CacheControl.shortError);
+        return true;
+      }
+      if (range && seg.state === 'open') {
+        if (!rangeReady(seg, range)) return false;
+        sendSegmentRange(req, res, segmentHeaders(track, seg), track, seg, range);
+        return true;
+      }
+      sendLive(req, res, segmentHeaders(track, seg), seg.body);
+      return true;
+    }
+    const next = (track.lastMsn ?? track.stream.firstMsn - 1) + 1;
+    if (msn === next && !track.stream.ended && track.state !== 'ended') return false;
+    const first = track.segments[0];
+    if (first && msn < first.msn) {
+      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
+    } else {
+      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' does not exist yet`), CacheControl.notYet);
+    }
+    return true;
+  };
+  if (answer()) return;
+  hold(ctx, req, res, track, answer);
+}
+
+function segmentHeaders(track: Track, seg: Segment): Record<string, string> {
+  return { 'Content-Type': contentType(track), 'Cache-Control': seg.state === 'complete' ? CacheControl.immutable : CacheControl.growing };
+}
+
+function hold(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, answer: () => boolean): void {
+  const leave = ctx.waiters(track).add(
+    ctx.now() + holdLimitMs(track.stream),
+    () => {
+      if (!answer()) return false;
+      res.off('close', leave);
+      return true;
+    },
+    () => {
+      res.off('close', leave);
+      sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
+    },
+  );
+  res.on('close', leave);
+}
+
+export function sendInit(req: IncomingMessage, res: ServerResponse, track: Track, id: number): void {
+  const record = track.findInit(id);
+  if (!record) throw new OriginError('NOT_FOUND', `track '${track.name}' has no init segment ${id}`);
+  sendBuffer(req, res, { 'Content-Type': contentType(track), 'Cache-Control': CacheControl.immutable }, record.bytes);
+}
