@@ -29,8 +29,8 @@ export class Harness {
   readonly registry: StreamRegistry;
   readonly warnings: string[] = [];
 
-  constructor(options: Partial<RegistryOptions> = {}) {
-    this.registry = new StreamRegistry({ ...DEFAULT_OPTIONS, ...options }, () => this.nowMs, (w) => this.warnings.push(w.message));
+  constructor(options: Partial<RegistryOptions> = {}, registry?: StreamRegistry) {
+    this.registry = registry ?? new StreamRegistry({ ...DEFAULT_OPTIONS, ...options }, () => this.nowMs, (w) => this.warnings.push(w.message));
   }
 
   session(stream: string, name: string): IngestSession {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { AAC, ffmpeg, FRAGMENTED, LIVE_SOURCE, run, X264, type FfmpegRun } from '../helpers/ffmpeg.js';
-import { completeSegments, getText, parseMedia, sleep } from '../helpers/hls.js';
+import { getText, parseMedia, sleep } from '../helpers/hls.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
 import { verifyHlsStream, waitForSegments } from '../helpers/verify.js';
 
