@@ -261,6 +261,10 @@ export class Stream {
     if (!this.ended && this.allEnded) {
       this.ended = true;
       this.endedAtMs = this.now();
+      this.touch();
+      // Everything held on any track is answered now (final playlists, 404 for parts that never come).
+      for (const t of this.tracks.values()) t.changed.emit(t);
+      return;
     }
     this.touch();
   }
@@ -275,9 +279,11 @@ export class Stream {
   end(nowMs: number): void {
     if (this.ended) return;
     for (const t of this.tracks.values()) t.end();
+    if (this.ended) return;
     this.ended = true;
     this.endedAtMs = nowMs;
     this.touch();
+    for (const t of this.tracks.values()) t.changed.emit(t);
   }
 
   touch(): void {

@@ -1,5 +1,5 @@
 import { loadLoopTrack, type LoopTrack } from '../../src/demo/demo-source.js';
-import { runDuration, writeRunHeader, type SampleRun } from '../../src/isobmff/sample-run.js';
+import { runDuration, sliceRun, writeRunHeader, type SampleRun } from '../../src/isobmff/sample-run.js';
 import { IngestSession } from '../../src/ingest/session.js';
 import { StreamRegistry, type RegistryOptions } from '../../src/timeline/registry.js';
 import { FIXTURES } from './fixtures.js';
@@ -83,4 +83,73 @@ export function feed(h: Harness, stream: string, tracks: readonly LoopTrack[], o
     for (const b of runBytes(e.run)) s.write(b);
   }
   return sessions;
+}
+
+/**
+ * Plays looped fixture tracks into a stream on demand: `advanceTo(s)` delivers every fragment that
+ * ends by media time `s` (wall clock moved to match), as a live encoder would have by then.
+ */
+export class LiveFeeder {
+  private readonly sessions = new Map<string, IngestSession>();
+  private readonly loopSeconds: number;
+  private readonly queue: { end: number; track: LoopTrack; run: SampleRun }[] = [];
+  private planned = 0;
+  position = 0;
+
+  constructor(
+    private readonly h: Harness,
+    private readonly stream: string,
+    private readonly tracks: readonly LoopTrack[],
+    private readonly startMs = h.nowMs,
+  ) {
+    const video = tracks.find((t) => t.kind === 'video') ?? tracks[0]!;
+    this.loopSeconds = video.runs.reduce((n, r) => n + runDuration(r), 0) / video.timescale;
+  }
+
+  private plan(untilLoop: number): void {
+    for (; this.planned < untilLoop; this.planned++) {
+      for (const t of this.tracks) {
+        const loopTicks = Math.round(this.loopSeconds * t.timescale);
+        for (const run of t.runs) {
+          const offset = Number(run.baseMediaDecodeTime - t.start);
+          if (offset >= loopTicks) continue;
+          let n = 0;
+          let end = offset;
+          while (n < run.durations.length && end < loopTicks) end += run.durations[n++]!;
+          const kept = n === run.durations.length ? run : sliceRun(run, 0, n);
+          this.queue.push({
+            end: this.planned * this.loopSeconds + end / t.timescale,
+            track: t,
+            run: { ...kept, baseMediaDecodeTime: kept.baseMediaDecodeTime + BigInt(this.planned * loopTicks) },
+          });
+        }
+      }
+    }
+    this.queue.sort((a, b) => a.end - b.end);
+  }
+
+  /** Delivers everything that ends by media time `seconds`. */
+  advanceTo(seconds: number): void {
+    this.plan(Math.ceil(seconds / this.loopSeconds) + 1);
+    while (this.queue.length > 0 && this.queue[0]!.end <= seconds + 1e-9) {
+      const e = this.queue.shift()!;
+      let s = this.sessions.get(e.track.name);
+      if (!s) {
+        s = this.h.session(this.stream, e.track.name);
+        s.write(e.track.init);
+        this.sessions.set(e.track.name, s);
+      }
+      this.h.nowMs = Math.max(this.h.nowMs, Math.round(this.startMs + e.end * 1000));
+      for (const b of runBytes(e.run)) s.write(b);
+    }
+    this.position = seconds;
+    this.h.nowMs = Math.max(this.h.nowMs, Math.round(this.startMs + seconds * 1000));
+  }
+
+  /** Ends every track (as an encoder's last segment would). */
+  end(): void {
+    for (const s of this.sessions.values()) s.end();
+    const stream = this.h.registry.get(this.stream);
+    for (const t of stream?.tracks.values() ?? []) t.end();
+  }
 }

@@ -128,3 +128,39 @@ describe('HLS attribute writer', () => {
     assert.equal(decimal(0.48), '0.480');
   });
 });
+
+describe('L-HLS media playlist', () => {
+  it('marks the first prefetch segment of a new timeline with EXT-X-PREFETCH-DISCONTINUITY', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    for (const t of stream.tracks.values()) t.interrupt();
+    h.nowMs += 2000;
+    feed(h, 's', ladder, { startMs: h.nowMs, untilSeconds: 0.6 });
+    const text = renderMediaPlaylist(stream.tracks.get('v360')!, { flavor: 'l-hls' })!;
+    const pl = parseMedia(text);
+    assert.equal(pl.prefetchSegments.length, 2);
+    assert.match(text, /#EXT-X-PREFETCH-DISCONTINUITY\n#EXT-X-PREFETCH:[^\n]+\/5\.m4s\n#EXT-X-PREFETCH:[^\n]+\/6\.m4s\n$/);
+  });
+
+  it('drops the prefetch segments once the stream ends', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    stream.end(h.nowMs);
+    const text = renderMediaPlaylist(stream.tracks.get('v360')!, { flavor: 'l-hls' })!;
+    assert.doesNotMatch(text, /PREFETCH/);
+    assert.match(text, /#EXT-X-ENDLIST\n$/);
+  });
+});
+
+describe('delta updates', () => {
+  it("skip the oldest segments and keep the newest that fit the Skip Boundary (Apple's example: TD 4, boundary 24 keeps 24 s)", async () => {
+    const { keptBySkipBoundary } = await import('../../src/hls/media-playlist.js');
+    const segs = Array.from({ length: 9 }, () => ({ seconds: 4 })) as unknown as Parameters<typeof keptBySkipBoundary>[0];
+    assert.equal(keptBySkipBoundary(segs, 24), 6);
+    const uneven = [2, 2, 2.005, 1.984, 2.005, 2.005, 1.984, 2.005].map((seconds) => ({ seconds })) as unknown as Parameters<typeof keptBySkipBoundary>[0];
+    assert.equal(keptBySkipBoundary(uneven, 12), 6);
+    assert.equal(keptBySkipBoundary(uneven, 100), 8);
+  });
+});
