@@ -44,6 +44,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    dash: z
+      .object({
+        /** ServiceDescription Latency@target and suggestedPresentationDelay of the low-latency MPD. */
+        targetLatency: between(0.5, 30, ' s').default(2.5),
+      })
+      .strict()
+      .prefault({}),
     window: z
       .object({
         /** Seconds of media each playlist lists (segments stay fetchable two target durations longer). */
@@ -138,6 +145,7 @@ const FLAGS: Record<string, { path: string; type: 'int' | 'number' | 'string' | 
   '--part-duration': { path: 'segment.partTarget', type: 'number' },
   '--window': { path: 'window.seconds', type: 'number' },
   '--part-addressing': { path: 'hls.partAddressing', type: 'string' },
+  '--target-latency': { path: 'dash.targetLatency', type: 'number' },
   '--no-demo': { path: 'demo.enabled', type: 'false' },
 };
 
@@ -151,7 +159,7 @@ function convert(raw: string, type: 'int' | 'number' | 'string', name: string): 
 export const USAGE = `usage: npm start -- [--no-demo] [--port P] [--ingest-port I] [--config file.json]
                     [--host H] [--ingest-host H] [--log-level L]
                     [--segment-duration S] [--part-duration S] [--window S]
-                    [--part-addressing uri|byterange]
+                    [--part-addressing uri|byterange] [--target-latency S]
 environment: PORT, HOST, INGEST_PORT, INGEST_HOST, LOG_LEVEL`;
 
 /** defaults → --config file.json → environment → flags, validated once. */

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StreamRegistry } from './timeline/registry.js';
 
-export type RouteClass = 'multivariant' | 'playlist' | 'segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'other';
+export type RouteClass = 'multivariant' | 'playlist' | 'mpd' | 'segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'other';
 
 /** The origin's Prometheus metrics, in a registry of its own (several origins may share a process in tests). */
 export function createMetrics(streams: StreamRegistry, held: () => number = () => 0) {
@@ -57,6 +57,12 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     labelNames: ['status', 'reason'],
     registers: [registry],
   });
+  const mediaNotFound = new Counter({
+    name: 'origin_media_not_found_total',
+    help: '404s for segments, parts and init segments: future (not produced yet), expired (left the window), unknown (no such stream, track or instance)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   streams.removed.subscribe((stream) => {
     for (const track of stream.tracks.keys()) {
       const labels = { stream: stream.name, track };
@@ -65,7 +71,7 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
       ingestDuplicates.remove(labels);
     }
   });
-  return { registry, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections };
+  return { registry, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

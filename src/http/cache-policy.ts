@@ -5,6 +5,8 @@
 export const CacheControl = {
   /** Non-blocking playlist: half a target duration. */
   playlist: (targetDuration: number): string => `public, max-age=${Math.max(1, Math.floor(targetDuration / 2))}`,
+  /** A dynamic MPD: at most half its minimumUpdatePeriod. */
+  mpd: (minimumUpdatePeriod: number): string => `public, max-age=${Math.max(1, Math.floor(minimumUpdatePeriod / 2))}`,
   /** A blocking playlist response names one version of the playlist: six target durations. */
   blocking: (targetDuration: number): string => `public, max-age=${6 * targetDuration}`,
   /** An unsuccessful blocking playlist request: four target durations. */

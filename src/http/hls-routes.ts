@@ -129,6 +129,7 @@ export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerRespo
       sendBuffers(req, res, headers, data, part.byteLength);
     } else {
       // "SHOULD respond with Not Found" for a hinted part that will never exist (6.2.6).
+      ctx.metrics.mediaNotFound.inc({ reason: found.reason === 'gone' ? 'expired' : found.reason });
       const cache = found.reason === 'future' ? CacheControl.notYet : CacheControl.blockingMediaError(targetDuration(stream));
       sendError(req, res, new OriginError('NOT_FOUND', found.message), cache);
     }
@@ -148,6 +149,7 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
     const seg = track.findSegment(msn);
     if (seg) {
       if (seg.state === 'gap') {
+        ctx.metrics.mediaNotFound.inc({ reason: 'gap' });
         sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' is a gap (no media)`), CacheControl.shortError);
         return true;
       }
@@ -159,12 +161,16 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
       sendLive(req, res, segmentHeaders(track, seg), seg.body);
       return true;
     }
+    // The next segment is held until it starts (L-HLS prefetch, LL-DASH requests at its
+    // availability time): a 404 there would start a retry storm at every segment boundary.
     const next = (track.lastMsn ?? track.stream.firstMsn - 1) + 1;
     if (msn === next && !track.stream.ended && track.state !== 'ended') return false;
     const first = track.segments[0];
     if (first && msn < first.msn) {
+      ctx.metrics.mediaNotFound.inc({ reason: 'expired' });
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
     } else {
+      ctx.metrics.mediaNotFound.inc({ reason: 'future' });
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' does not exist yet`), CacheControl.notYet);
     }
     return true;
@@ -187,6 +193,7 @@ function hold(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track:
     },
     () => {
       res.off('close', leave);
+      ctx.metrics.mediaNotFound.inc({ reason: 'future' });
       sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
     },
   );

@@ -7,6 +7,7 @@ import type { Metrics, RouteClass } from '../metrics.js';
 import type { StreamRegistry } from '../timeline/registry.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
+import { sendMpd, type DashContext } from './dash-routes.js';
 import { sendInit, sendLhlsPlaylist, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, type HlsContext } from './hls-routes.js';
 import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
@@ -17,6 +18,8 @@ export interface PlaybackContext {
   readonly logger: Logger;
   readonly now: () => number;
   readonly partAddressing: PartAddressing;
+  /** DASH ServiceDescription Latency@target, seconds. */
+  readonly targetLatency: number;
 }
 
 export interface PlaybackHandler {
@@ -51,6 +54,8 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       return list;
     },
   };
+
+  const dash: DashContext = { playlists: hls.playlists, targetLatency: ctx.targetLatency };
 
   const handler = ((req, res) => {
     const started = process.hrtime.bigint();
@@ -100,6 +105,10 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         route = 'multivariant';
         if (parts[3] === 'master.m3u8') return sendMultivariant(hls, req, res, stream, 'll-hls');
         if (parts[3] === 'master-lhls.m3u8') return sendMultivariant(hls, req, res, stream, 'l-hls');
+        if (parts[3] === 'manifest.mpd') {
+          route = 'mpd';
+          return sendMpd(dash, req, res, stream, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+        }
         throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
       }
       const track = stream.tracks.get(parts[3]!);
@@ -132,6 +141,9 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       }
       throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
     } catch (err) {
+      if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4)$/.test(req.url?.split('?')[0] ?? '')) {
+        ctx.metrics.mediaNotFound.inc({ reason: 'unknown' });
+      }
       sendError(req, res, err);
     }
   }) as PlaybackHandler;

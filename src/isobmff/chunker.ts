@@ -19,6 +19,8 @@ export interface IngestChunk {
 /** prft (ISO/IEC 14496-12 8.16.5): a wall clock / media time pair from the encoder. */
 export interface ProducerReferenceTime {
   readonly referenceTrackId: number;
+  /** prft flags: 24 = "captured" (ffmpeg), 0/others = "encoder". */
+  readonly flags: number;
   /** Wall clock in Unix milliseconds (from the 64-bit NTP timestamp). */
   readonly wallClockMs: number;
   readonly mediaTime: bigint;
@@ -170,12 +172,13 @@ function parsePrft(box: Box): ProducerReferenceTime {
   const p = box.headerSize;
   if (d.length - p < 20) throw malformed('prft is too short');
   const version = d[p]!;
+  const flags = d.readUInt32BE(p) & 0xffffff;
   const referenceTrackId = d.readUInt32BE(p + 4);
   const ntpSeconds = d.readUInt32BE(p + 8);
   const ntpFraction = d.readUInt32BE(p + 12);
   if (version === 1 && d.length - p < 24) throw malformed('prft v1 is too short');
   const mediaTime = version === 1 ? d.readBigUInt64BE(p + 16) : BigInt(d.readUInt32BE(p + 16));
   const wallClockMs = (ntpSeconds - NTP_UNIX_OFFSET_S) * 1000 + (ntpFraction / 2 ** 32) * 1000;
-  return { referenceTrackId, wallClockMs, mediaTime };
+  return { referenceTrackId, flags, wallClockMs, mediaTime };
 }
 

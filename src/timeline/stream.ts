@@ -49,6 +49,8 @@ export class Stream {
   targetDuration: number | null = null;
   /** EXT-X-PART-INF:PART-TARGET in seconds, decided at the first sample and constant after. */
   partTarget: number | null = null;
+  /** The encoder's segment cadence in seconds (ms precision), from the first complete segment. */
+  nominalSegmentDuration: number | null = null;
   ended = false;
   endedAtMs = 0;
   private epoch: Epoch | null = null;
@@ -172,6 +174,11 @@ export class Stream {
     this.wallAnchor = { streamSec: (t0 + durationTicks) / ts, wallMs: arrivalMs };
   }
 
+  /** Wall clock (Unix ms) of stream time 0: the MPD's availabilityStartTime. Null before media. */
+  get availabilityStartTimeMs(): number | null {
+    return this.wallAnchor ? this.wallClockMs(0) : null;
+  }
+
   /** Wall clock (Unix ms) of a time on the stream timeline. */
   wallClockMs(streamSec: number): number {
     const a = this.wallAnchor;
@@ -240,6 +247,7 @@ export class Stream {
     if (this.targetDuration === null && segment.state === 'complete' && segment.chunks.length > 0) {
       const configured = Math.max(1, Math.round(this.options.targetDuration));
       this.targetDuration = Math.max(configured, Math.round(segment.seconds));
+      this.nominalSegmentDuration = Math.round(segment.seconds * 1000) / 1000;
       if (this.targetDuration > configured) {
         this.warn({ stream: this.name, track: track.name, message: `first segment lasts ${segment.seconds.toFixed(3)}s: TARGETDURATION ${this.targetDuration}s (the encoder's GOP is longer than the ${this.options.targetDuration}s target)` });
       }

@@ -47,6 +47,10 @@ export class Track {
   lastChunkAtMs = 0;
   /** Duration of the first sample seen, in ticks (frame duration for video). */
   sampleDuration = 0;
+  /** Duration of the first chunk ingested, in ticks: the encoder's chunk cadence. */
+  chunkDuration = 0;
+  /** The first producer reference time received (prft), kept for DASH ProducerReferenceTime. */
+  producerReference: IngestChunk['prft'];
   /** Samples dropped because a video segment must start with a sync sample. */
   droppedSamples = 0;
   /** Ingested end on the stream timeline, in ticks of the current init's timescale. */
@@ -200,6 +204,8 @@ export class Track {
       }
     }
     if (this.sampleDuration === 0) this.sampleDuration = run.durations[0]!;
+    if (this.chunkDuration === 0) this.chunkDuration = duration;
+    if (!this.producerReference && chunk.prft) this.producerReference = chunk.prft;
     const end = t0 + runDuration(run);
     this.lastEnd = this.lastEnd === null ? end : Math.max(this.lastEnd, end);
     this.stream.anchorWallClock(this, t0, end - t0, chunk.prft, this.offsetTicks!, arrivalMs);

@@ -19,6 +19,7 @@ export function launchChromium(): Promise<Browser> {
 const LIBRARIES: Record<string, string> = {
   '/hls.js': 'hls.js/dist/hls.js',
   '/shaka.js': 'shaka-player/dist/shaka-player.compiled.js',
+  '/dash.js': 'dashjs/dist/modern/umd/dash.all.min.js',
 };
 
 /** A page origin (another port than the media origin, so CORS is exercised) serving the player libraries. */

@@ -49,6 +49,22 @@ export interface FeedOptions {
   readonly untilSeconds?: number;
   /** Sessions to reuse (else new ones are made and the init is sent). */
   readonly sessions?: Map<string, IngestSession>;
+  /** Precede every fragment with a prft (v1, flags 24 "captured") stamped with its arrival time. */
+  readonly prft?: boolean;
+}
+
+/** A prft box: producer reference time (ISO/IEC 14496-12 8.16.5), version 1. */
+export function prftBox(trackId: number, wallMs: number, mediaTime: bigint, flags = 24): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeUInt32BE(32, 0);
+  b.write('prft', 4, 'latin1');
+  b.writeUInt32BE(((1 << 24) | flags) >>> 0, 8);
+  b.writeUInt32BE(trackId, 12);
+  const seconds = Math.floor(wallMs / 1000) + 2208988800;
+  b.writeUInt32BE(seconds >>> 0, 16);
+  b.writeUInt32BE(Math.round(((wallMs % 1000) / 1000) * 2 ** 32) >>> 0, 20);
+  b.writeBigUInt64BE(mediaTime, 24);
+  return b;
 }
 
 export function runBytes(run: SampleRun): Buffer[] {
@@ -80,6 +96,7 @@ export function feed(h: Harness, stream: string, tracks: readonly LoopTrack[], o
   for (const e of events) {
     h.nowMs = Math.max(h.nowMs, Math.round(e.at));
     const s = sessions.get(e.track.name)!;
+    if (options.prft) s.write(prftBox(e.run.trackId, h.nowMs - runDuration(e.run) * 1000 / e.track.timescale, e.run.baseMediaDecodeTime));
     for (const b of runBytes(e.run)) s.write(b);
   }
   return sessions;

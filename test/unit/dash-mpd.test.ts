@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { renderMpd, type MpdOptions } from '../../src/dash/mpd.js';
+import { PeriodTracker } from '../../src/dash/periods.js';
+import { escapeXml, XmlWriter, xsDuration } from '../../src/dash/xml.js';
+import type { Stream } from '../../src/timeline/stream.js';
+import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
+
+const ladder = loadTracks(LADDER);
+const LL: MpdOptions = { mode: 'number', targetLatency: 2.5, utcUrl: '/utc' };
+const TIMELINE: MpdOptions = { mode: 'timeline', targetLatency: 2.5, utcUrl: '/utc' };
+
+type Node = Record<string, unknown>;
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (name) => ['Period', 'AdaptationSet', 'Representation', 'S', 'UTCTiming', 'SupplementalProperty'].includes(name) });
+
+/** Validates (fast-xml-parser) and parses an MPD. */
+function parse(xml: string): Node {
+  const valid = XMLValidator.validate(xml);
+  assert.equal(valid, true, JSON.stringify(valid));
+  return (parser.parse(xml) as { MPD: Node }).MPD;
+}
+
+function periods(mpd: Node): Node[] {
+  return mpd.Period as Node[];
+}
+
+function sets(period: Node): Node[] {
+  return period.AdaptationSet as Node[];
+}
+
+function reps(set: Node): Node[] {
+  return set.Representation as Node[];
+}
+
+function seconds(duration: string): number {
+  const m = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?$/.exec(duration)!;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+function render(stream: Stream, options = LL, tracker = new PeriodTracker(options.mode)): Node {
+  return parse(renderMpd(stream, tracker, options)!);
+}
+
+describe('MPD (low latency, $Number$)', () => {
+  const h = new Harness();
+  feed(h, 's', ladder);
+  const stream = h.registry.get('s')!;
+  const mpd = render(stream);
+
+  it('is a dynamic isoff-live MPD with fixed AST, publishTime, MUP, TSBD = window, maxSegmentDuration ≥ every segment', () => {
+    assert.equal(mpd.type, 'dynamic');
+    assert.equal(mpd.profiles, 'urn:mpeg:dash:profile:isoff-live:2011');
+    assert.equal(mpd.availabilityStartTime, new Date(stream.availabilityStartTimeMs!).toISOString());
+    assert.equal(periods(mpd)[0]!.start, 'PT0S');
+    assert.ok(Date.parse(mpd.publishTime as string) > Date.parse(mpd.availabilityStartTime as string));
+    assert.equal(mpd.minimumUpdatePeriod, 'PT2S');
+    // The window is 120 s, but only 6 s of complete media exist: the time-shift buffer is what exists.
+    assert.equal(mpd.timeShiftBufferDepth, 'PT6S');
+    const h2 = new Harness({ windowSeconds: 6 });
+    let sessions;
+    for (let loop = 0; loop < 3; loop++) sessions = feed(h2, 'w', ladder, { offsetSeconds: loop * 8, startMs: 1_700_000_000_000 + loop * 8000, ...(sessions ? { sessions } : {}) });
+    assert.equal(render(h2.registry.get('w')!).timeShiftBufferDepth, 'PT6S', 'and the window once the stream is older');
+    assert.ok(mpd.minBufferTime);
+    const longest = Math.max(...[...stream.tracks.values()].flatMap((t) => t.segments.filter((s) => s.state === 'complete').map((s) => s.seconds)));
+    assert.ok(longest > 2, 'audio segments overshoot 2 s');
+    assert.ok(seconds(mpd.maxSegmentDuration as string) >= longest);
+  });
+
+  it('keeps availabilityStartTime and Period ids fixed across updates', () => {
+    const tracker = new PeriodTracker('number');
+    const h2 = new Harness();
+    const sessions = feed(h2, 's', ladder, { untilSeconds: 4.1 });
+    const a = render(h2.registry.get('s')!, LL, tracker);
+    feed(h2, 's', ladder, { sessions });
+    const b = render(h2.registry.get('s')!, LL, tracker);
+    assert.equal(a.availabilityStartTime, b.availabilityStartTime);
+    assert.deepEqual(periods(a).map((p) => [p.id, p.start]), periods(b).map((p) => [p.id, p.start]));
+    assert.notEqual(a.publishTime, b.publishTime);
+  });
+
+  it('has one AdaptationSet per content type, mimeType exactly video/mp4 and audio/mp4, segmentAlignment and startWithSAP', () => {
+    const [video, audio] = sets(periods(mpd)[0]!);
+    assert.equal(video!.contentType, 'video');
+    assert.equal(video!.mimeType, 'video/mp4');
+    assert.equal(audio!.contentType, 'audio');
+    assert.equal(audio!.mimeType, 'audio/mp4');
+    for (const s of [video!, audio!]) {
+      assert.equal(s.segmentAlignment, 'true');
+      assert.equal(s.startWithSAP, '1');
+    }
+  });
+
+  it('describes Representations: codecs, measured bandwidth, width/height/frameRate, audioSamplingRate and channels', () => {
+    const [video, audio] = sets(periods(mpd)[0]!);
+    const [hi, lo] = reps(video!);
+    assert.deepEqual([hi!.id, hi!.codecs, hi!.width, hi!.height, hi!.frameRate], ['v360', 'avc1.4d401e', '640', '360', '25']);
+    assert.equal(lo!.id, 'v180');
+    assert.ok(Number(hi!.bandwidth) > Number(lo!.bandwidth));
+    const a = reps(audio!)[0]!;
+    assert.equal(a.audioSamplingRate, '48000');
+    const channels = a.AudioChannelConfiguration as Node;
+    assert.equal(channels.schemeIdUri, 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011');
+    assert.equal(channels.value, '2');
+  });
+
+  it('addresses segments with $Number$ and a nominal @duration; each number matches its media time', () => {
+    for (const set of sets(periods(mpd)[0]!)) {
+      for (const rep of reps(set)) {
+        const tpl = rep.SegmentTemplate as Node;
+        assert.match(tpl.media as string, new RegExp(`^\\$RepresentationID\\$/${stream.tag}/\\$Number\\$\\.m4s$`));
+        assert.match(tpl.initialization as string, new RegExp(`^\\$RepresentationID\\$/${stream.tag}/init-0\\.mp4$`));
+        const ts = Number(tpl.timescale);
+        const d = Number(tpl.duration);
+        assert.equal(d / ts, 2);
+        const track = stream.tracks.get(rep.id as string)!;
+        for (const seg of track.segments) {
+          const ept = seg.chunks[0]!.run.baseMediaDecodeTime;
+          // N = startNumber + round((EPT − PTO) / d)
+          assert.equal(Number(tpl.startNumber) + Math.round(Number(ept - BigInt(tpl.presentationTimeOffset as string)) / d), seg.msn);
+        }
+      }
+    }
+  });
+
+  it('sets availabilityTimeOffset = segment − chunk duration and availabilityTimeComplete=false on the SegmentTemplate', () => {
+    for (const set of sets(periods(mpd)[0]!)) {
+      for (const rep of reps(set)) {
+        const tpl = rep.SegmentTemplate as Node;
+        assert.equal(tpl.availabilityTimeComplete, 'false');
+        const chunk = 1024 * 10 / 48000; // the longest chunk: 10 AAC frames
+        assert.equal(Number(tpl.availabilityTimeOffset), Math.floor((2 - chunk) * 1000) / 1000);
+      }
+    }
+  });
+
+  it('carries ServiceDescription latency and playback rates, a matching suggestedPresentationDelay and the DVB low-latency property', () => {
+    const sd = mpd.ServiceDescription as Node;
+    assert.deepEqual(sd.Latency, { target: '2500', min: '1875', max: '5000' });
+    assert.deepEqual(sd.PlaybackRate, { min: '0.96', max: '1.04' });
+    assert.equal(mpd.suggestedPresentationDelay, 'PT2.5S');
+    for (const set of sets(periods(mpd)[0]!)) {
+      assert.ok((set.SupplementalProperty as Node[]).some((p) => p.schemeIdUri === 'urn:dvb:dash:lowlatency:critical:2019' && p.value === 'true'));
+    }
+  });
+
+  it('points UTCTiming (http-iso and http-head) at the origin clock', () => {
+    const timing = (mpd.UTCTiming as Node[]).map((u) => [u.schemeIdUri, u.value]);
+    assert.deepEqual(timing, [
+      ['urn:mpeg:dash:utc:http-iso:2014', '/utc'],
+      ['urn:mpeg:dash:utc:http-head:2014', '/utc'],
+    ]);
+  });
+
+  it('gives ProducerReferenceTime where the input carries prft, referenced by the Latency', () => {
+    const h2 = new Harness();
+    feed(h2, 'p', ladder, { prft: true });
+    const withPrft = render(h2.registry.get('p')!);
+    const sd = withPrft.ServiceDescription as Node;
+    assert.equal((sd.Latency as Node).referenceId, '0');
+    const prts = sets(periods(withPrft)[0]!).flatMap(reps).map((r) => r.ProducerReferenceTime as Node);
+    assert.ok(prts.every((p) => p && p.inband === 'true' && p.type === 'captured'));
+    assert.equal(prts.filter((p) => p.id === '0').length, 1);
+    assert.ok(!('ProducerReferenceTime' in reps(sets(periods(mpd)[0]!)[0]!)[0]!), 'no PRT without prft');
+  });
+
+  it('starts a new Period with period-continuity when a segment breaks the ±50 % rule', () => {
+    const h2 = new Harness();
+    const sessions = feed(h2, 'drift', ladder);
+    // The encoder loses 1.5 s of input: timestamps jump by less than a discontinuity, but the next
+    // segment starts 1.5 s (> d/2) away from its $Number$ position.
+    h2.nowMs += 1500;
+    feed(h2, 'drift', ladder, { sessions, offsetSeconds: 9.5, startMs: h2.nowMs });
+    const m = render(h2.registry.get('drift')!);
+    const [p1, p2] = periods(m);
+    assert.ok(p2, 'a second Period');
+    const second = sets(p2!);
+    assert.ok(second.every((s) => (s.SupplementalProperty as Node[]).some((p) => p.schemeIdUri === 'urn:mpeg:dash:period-continuity:2015' && p.value === p1!.id)));
+    assert.deepEqual(second.map((s) => s.id), sets(p1!).map((s) => s.id), 'AdaptationSet ids carry over');
+    const tpl = reps(second[0]!)[0]!.SegmentTemplate as Node;
+    assert.equal(Number(tpl.startNumber), Number((p2!.id as string).slice(1)));
+    assert.equal(Number(tpl.presentationTimeOffset), Math.round(seconds(p2!.start as string) * 12800));
+  });
+
+  it('starts a new Period without continuity after an encoder restart', () => {
+    const h2 = new Harness();
+    feed(h2, 'r', ladder);
+    const s = h2.registry.get('r')!;
+    for (const t of s.tracks.values()) t.interrupt();
+    h2.nowMs += 3000;
+    feed(h2, 'r', ladder, { startMs: h2.nowMs, untilSeconds: 4.1 });
+    const [, p2] = periods(render(s));
+    assert.ok(p2);
+    assert.ok(sets(p2).every((x) => !(x.SupplementalProperty as Node[]).some((p) => p.schemeIdUri === 'urn:mpeg:dash:period-continuity:2015')));
+    // Timestamps restarted at 0: the new Period's PTO is the new tfdt origin.
+    assert.equal(Number((reps(sets(p2)[0]!)[0]!.SegmentTemplate as Node).presentationTimeOffset), 0);
+  });
+});
+
+describe('MPD (?mode=timeline)', () => {
+  it('lists every complete segment with its exact ingest time and duration, without availabilityTimeOffset', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const stream = h.registry.get('s')!;
+    const mpd = render(stream, TIMELINE);
+    for (const set of sets(periods(mpd)[0]!)) {
+      for (const rep of reps(set)) {
+        const tpl = rep.SegmentTemplate as Node;
+        assert.equal(tpl.availabilityTimeOffset, undefined);
+        assert.equal(tpl.duration, undefined);
+        const entries = ((tpl.SegmentTimeline as Node).S as Node[]).flatMap((s) => Array.from({ length: Number(s.r ?? 0) + 1 }, (_, i) => [BigInt(s.t as string) + BigInt(i) * BigInt(s.d as string), Number(s.d)]));
+        const track = stream.tracks.get(rep.id as string)!;
+        const complete = track.segments.filter((s) => s.state === 'complete');
+        assert.deepEqual(entries, complete.map((s) => [s.chunks[0]!.run.baseMediaDecodeTime, s.duration]));
+        assert.equal(Number(tpl.startNumber), complete[0]!.msn);
+      }
+    }
+  });
+});
+
+describe('XML writer', () => {
+  it('escapes every value and refuses bad names', () => {
+    const x = new XmlWriter().open('MPD', [['id', 'a&b"c<d>\'e']]).leaf('BaseURL', [], 'http://x/?a=1&b=<2>').close();
+    const text = x.toString();
+    assert.equal(XMLValidator.validate(text), true);
+    assert.match(text, /id="a&amp;b&quot;c&lt;d&gt;&apos;e"/);
+    assert.match(text, /http:\/\/x\/\?a=1&amp;b=&lt;2&gt;/);
+    assert.throws(() => new XmlWriter().open('bad name'));
+    assert.throws(() => new XmlWriter().leaf('X', [['a b', 1]]));
+    assert.equal(new XmlWriter().leaf('X', [['flag', false], ['gone', undefined]]).toString().trim().split('\n')[1], '<X flag="false"/>');
+    assert.equal(escapeXml('&'), '&amp;');
+  });
+
+  it('formats xs:duration with milliseconds', () => {
+    assert.equal(xsDuration(2), 'PT2S');
+    assert.equal(xsDuration(2.5), 'PT2.5S');
+    assert.equal(xsDuration(2.0053333), 'PT2.005S');
+    assert.equal(xsDuration(120), 'PT120S');
+  });
+});
