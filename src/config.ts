@@ -44,6 +44,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    mpegts: z
+      .object({
+        /** Bytes of rendered MPEG-TS segments kept in memory (LRU): a repeated request costs nothing. */
+        cacheBytes: integerBetween(1 << 20, 16 * 2 ** 30, ' bytes').default(128 << 20),
+      })
+      .strict()
+      .prefault({}),
     dash: z
       .object({
         /** ServiceDescription Latency@target and suggestedPresentationDelay of the low-latency MPD. */

@@ -46,7 +46,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   streams.removed.subscribe((s) => logger.info({ stream: s.name, tag: s.tag }, 'stream removed'));
   let held = (): number => 0;
   const metrics = createMetrics(streams, () => held());
-  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, targetLatency: config.dash.targetLatency });
+  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, targetLatency: config.dash.targetLatency, tsCacheBytes: config.mpegts.cacheBytes });
   // Keep-alive above the 60 s that CDN edges commonly hold idle upstream connections.
   held = () => playbackHandler.held();
   const playback = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, playbackHandler);

@@ -8,6 +8,8 @@ import { initUri, partUri, segmentUri, siblingPlaylistUri } from './uris.js';
 export const LL_HLS_VERSION = 9;
 /** EXT-X-VERSION 6: EXT-X-MAP in a media playlist that is not I-frames only. */
 export const FMP4_VERSION = 6;
+/** EXT-X-VERSION 3: decimal EXTINF, no EXT-X-MAP (MPEG-TS segments carry their own PAT/PMT). */
+export const TS_VERSION = 3;
 
 export type PartAddressing = 'uri' | 'byterange';
 
@@ -18,11 +20,16 @@ export type MediaPlaylistOptions =
       /** `_HLS_skip=YES`: a delta update. */
       readonly skip?: boolean;
     }
-  | { readonly flavor: 'l-hls' };
+  | { readonly flavor: 'l-hls' }
+  | {
+      readonly flavor: 'ts';
+      /** The audio muxed into this video track's TS segments: a segment is listed once its audio is complete too. */
+      readonly muxedAudio?: Track | null;
+    };
 
 /**
- * The media playlist of a track, rendered from the timeline as it is now. LL-HLS and L-HLS are
- * options of this one renderer. Null until the stream's first segment completes.
+ * The media playlist of a track, rendered from the timeline as it is now. LL-HLS, L-HLS and the
+ * MPEG-TS variant are options of this one renderer. Null until the stream's first segment completes.
  */
 export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions): string | null {
   const stream = track.stream;
@@ -31,7 +38,8 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
   const first = listed[0];
   if (!first || !ll) return null;
   const ended = stream.ended;
-  const lines: string[] = ['#EXTM3U', `#EXT-X-VERSION:${options.flavor === 'll-hls' ? LL_HLS_VERSION : FMP4_VERSION}`, `#EXT-X-TARGETDURATION:${ll.targetDuration}`];
+  const version = options.flavor === 'll-hls' ? LL_HLS_VERSION : options.flavor === 'ts' ? TS_VERSION : FMP4_VERSION;
+  const lines: string[] = ['#EXTM3U', `#EXT-X-VERSION:${version}`, `#EXT-X-TARGETDURATION:${ll.targetDuration}`];
   if (options.flavor === 'll-hls') {
     lines.push(
       tag(
@@ -45,7 +53,10 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
       tag('#EXT-X-PART-INF', new AttributeList().decimal('PART-TARGET', ll.partTarget, 5)),
     );
   }
-  lines.push(`#EXT-X-MEDIA-SEQUENCE:${first.msn}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitySequence(track, first)}`);
+  // Discontinuities are the stream's, so every rendition numbers them alike (6.2.4).
+  const grid = stream.grid;
+  const discontinuous = (s: Segment): boolean => grid.get(s.msn)?.discontinuity ?? s.discontinuity;
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${first.msn}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${grid.discontinuitiesBefore(first.msn)}`);
 
   let shown = listed;
   if (options.flavor === 'll-hls' && options.skip && !ended) {
@@ -61,7 +72,8 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
   const openParts = open ? open.parts.filter((p) => p.complete) : [];
   let mapped = -1;
   const head = (s: Segment): void => {
-    if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (discontinuous(s)) lines.push('#EXT-X-DISCONTINUITY');
+    if (options.flavor === 'ts') mapped = s.initId;
     if (s.initId !== mapped) {
       lines.push(`#EXT-X-MAP:URI="${initUri(stream, s.initId)}"`);
       mapped = s.initId;
@@ -69,12 +81,20 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`);
   };
 
-  if (options.flavor === 'l-hls') {
+  if (options.flavor === 'ts') {
+    const audio = options.muxedAudio;
+    // A TS segment is whole (and gets its Content-Length) once the audio muxed into it is.
+    while (audio && shown.length > 0 && !audioSettled(audio, shown[shown.length - 1]!.msn)) shown = shown.slice(0, -1);
+    for (const s of shown) {
+      head(s);
+      segmentLines(lines, stream, s, 'ts');
+    }
+  } else if (options.flavor === 'l-hls') {
     for (const s of shown) {
       head(s);
       segmentLines(lines, stream, s);
     }
-    if (!ended) prefetchLines(lines, track, mapped);
+    if (!ended) prefetchLines(lines, track, mapped, discontinuous);
   } else {
     // "EXT-X-PART tags SHOULD be removed ... after they are greater than three Target Durations
     // from the end of the Playlist" (6.2.2): parts stay on the newest three entries, counting the
@@ -113,9 +133,9 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
   return lines.join('\n');
 }
 
-function segmentLines(lines: string[], stream: Track['stream'], s: Segment): void {
+function segmentLines(lines: string[], stream: Track['stream'], s: Segment, extension: 'm4s' | 'ts' = 'm4s'): void {
   if (s.state === 'gap') lines.push('#EXT-X-GAP');
-  lines.push(`#EXTINF:${decimal(s.seconds)},`, segmentUri(stream, s));
+  lines.push(`#EXTINF:${decimal(s.seconds)},`, segmentUri(stream, s, extension));
 }
 
 function partLines(lines: string[], track: Track, s: Segment, parts: Segment['parts'], addressing: PartAddressing): void {
@@ -131,26 +151,23 @@ function partLines(lines: string[], track: Track, s: Segment, parts: Segment['pa
 }
 
 /** L-HLS: the segment in production and the next one, streamed as they are produced. */
-function prefetchLines(lines: string[], track: Track, mapped: number): void {
+function prefetchLines(lines: string[], track: Track, mapped: number, discontinuous: (s: Segment) => boolean): void {
   const stream = track.stream;
   const open = track.openSegment;
   // A prefetch segment cannot be preceded by EXT-X-MAP: one that needs a new header waits.
   if (open && open.initId !== mapped) return;
   if (open) {
-    if (open.discontinuity) lines.push('#EXT-X-PREFETCH-DISCONTINUITY');
+    if (discontinuous(open)) lines.push('#EXT-X-PREFETCH-DISCONTINUITY');
     lines.push(`#EXT-X-PREFETCH:${segmentUri(stream, open)}`);
   }
   lines.push(`#EXT-X-PREFETCH:${segmentUri(stream, (track.lastMsn ?? stream.firstMsn - 1) + 1)}`);
 }
 
-/** EXT-X-DISCONTINUITY-SEQUENCE of the first listed segment. */
-function discontinuitySequence(track: Track, first: Segment): number {
-  let n = track.discontinuitySequence;
-  for (const s of track.segments) {
-    if (s === first) break;
-    if (s.discontinuity) n++;
-  }
-  return n;
+/** Whether an audio track's part of segment `msn` is final: complete, a gap, or never coming. */
+export function audioSettled(audio: Track, msn: number): boolean {
+  const seg = audio.findSegment(msn);
+  if (seg) return seg.state !== 'open';
+  return audio.state !== 'active' || audio.stream.ended || (audio.lastMsn ?? -1) > msn;
 }
 
 /**

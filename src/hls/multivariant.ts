@@ -2,8 +2,8 @@ import { measureBitrate } from '../timeline/bitrate.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, tag } from './attributes.js';
-import { FMP4_VERSION, LL_HLS_VERSION } from './media-playlist.js';
-import { mediaPlaylistUri } from './uris.js';
+import { FMP4_VERSION, LL_HLS_VERSION, TS_VERSION } from './media-playlist.js';
+import { mediaPlaylistUri, type PlaylistFlavor } from './uris.js';
 
 interface AudioGroup {
   readonly id: string;
@@ -18,7 +18,8 @@ interface AudioGroup {
  * EXT-X-MEDIA renditions grouped by codec. Only tracks with a listed segment appear; null when
  * none has one yet.
  */
-export function renderMultivariantPlaylist(stream: Stream, flavor: 'll-hls' | 'l-hls' = 'll-hls'): string | null {
+export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavor = 'll-hls'): string | null {
+  if (flavor === 'ts') return renderTsMultivariant(stream);
   const ready = stream.orderedTracks().filter((t) => t.listedSegments().length > 0);
   const videos = ready.filter((t) => t.kind === 'video');
   const audios = ready.filter((t) => t.kind === 'audio');
@@ -88,4 +89,50 @@ function audioGroups(audios: Track[]): AudioGroup[] {
     }
     return { id: `audio-${codec.replace(/[^A-Za-z0-9]/g, '-')}`, codec, tracks, peak, average };
   });
+}
+
+/** The tracks an MPEG-TS variant can carry: H.264 video and AAC audio (Apple requires fMP4 for HEVC). */
+export function tsCompatible(track: Track): boolean {
+  return track.kind === 'video' ? track.info.sampleEntry.startsWith('avc') : track.info.codec.startsWith('mp4a.40.');
+}
+
+/** The audio muxed into every MPEG-TS video variant: the first AAC track. */
+export function defaultTsAudio(stream: Stream): Track | undefined {
+  return stream.orderedTracks().find((t) => t.kind === 'audio' && tsCompatible(t));
+}
+
+/** TS packets, PES and ADTS headers over the CMAF media bit rate (an estimate; measured ≈ 3–6 %). */
+const TS_OVERHEAD = 1.08;
+
+/**
+ * The legacy multivariant playlist: one variant per H.264 track with the default audio muxed in
+ * each MPEG-TS segment, and an audio-only variant. No EXT-X-MEDIA: the audio is in the segments.
+ */
+function renderTsMultivariant(stream: Stream): string | null {
+  const audio = defaultTsAudio(stream);
+  const audioReady = audio && audio.listedSegments().length > 0 ? audio : undefined;
+  const videos = stream.orderedTracks().filter((t) => t.kind === 'video' && tsCompatible(t) && t.listedSegments().length > 0);
+  if (videos.length === 0 && !audioReady) return null;
+  const audioRate = audioReady ? (measureBitrate(audioReady) ?? { peak: 0, average: 0 }) : { peak: 0, average: 0 };
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${TS_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const v of videos) {
+    const rate = measureBitrate(v) ?? { peak: 0, average: 0 };
+    const a = new AttributeList()
+      .integer('BANDWIDTH', Math.ceil((rate.peak + audioRate.peak) * TS_OVERHEAD))
+      .integer('AVERAGE-BANDWIDTH', Math.ceil((rate.average + audioRate.average) * TS_OVERHEAD))
+      .quoted('CODECS', audioReady ? `${v.info.codec},${audioReady.info.codec}` : v.info.codec);
+    if (v.info.width && v.info.height) a.resolution('RESOLUTION', v.info.width, v.info.height);
+    const fps = v.frameRate;
+    if (fps) a.decimal('FRAME-RATE', fps, 3);
+    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v, 'ts'));
+  }
+  if (audioReady) {
+    const a = new AttributeList()
+      .integer('BANDWIDTH', Math.ceil(audioRate.peak * TS_OVERHEAD))
+      .integer('AVERAGE-BANDWIDTH', Math.ceil(audioRate.average * TS_OVERHEAD))
+      .quoted('CODECS', audioReady.info.codec);
+    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(audioReady, 'ts'));
+  }
+  lines.push('');
+  return lines.join('\n');
 }

@@ -7,17 +7,21 @@ import type { Track } from '../timeline/track.js';
  * a restarted stream never collides with what caches hold of the previous one.
  *   {track}/index.m3u8                 LL-HLS media playlist
  *   {track}/lhls.m3u8                  L-HLS media playlist
+ *   {track}/ts.m3u8                    MPEG-TS media playlist
+ *   {track}/{tag}/{msn}.ts             MPEG-TS segment (video muxed with the default audio)
  *   {track}/{tag}/init-{id}.mp4        CMAF header
  *   {track}/{tag}/{msn}.m4s            segment
  *   {track}/{tag}/{msn}.{part}.m4s     partial segment
  */
-export function mediaPlaylistUri(track: Track, flavor: 'll-hls' | 'l-hls' = 'll-hls'): string {
-  return `${track.name}/${flavor === 'l-hls' ? 'lhls' : 'index'}.m3u8`;
+export type PlaylistFlavor = 'll-hls' | 'l-hls' | 'ts';
+
+export function mediaPlaylistUri(track: Track, flavor: PlaylistFlavor = 'll-hls'): string {
+  return `${track.name}/${flavor === 'l-hls' ? 'lhls' : flavor === 'ts' ? 'ts' : 'index'}.m3u8`;
 }
 
 /** Relative to the media playlist. */
-export function segmentUri(stream: Stream, segment: Segment | number): string {
-  return `${stream.tag}/${typeof segment === 'number' ? segment : segment.msn}.m4s`;
+export function segmentUri(stream: Stream, segment: Segment | number, extension: 'm4s' | 'ts' = 'm4s'): string {
+  return `${stream.tag}/${typeof segment === 'number' ? segment : segment.msn}.${extension}`;
 }
 
 /** Relative to the media playlist. */
@@ -31,6 +35,6 @@ export function initUri(stream: Stream, initId: number): string {
 }
 
 /** Another rendition's media playlist, relative to this one. */
-export function siblingPlaylistUri(track: Track, flavor: 'll-hls' | 'l-hls' = 'll-hls'): string {
+export function siblingPlaylistUri(track: Track, flavor: PlaylistFlavor = 'll-hls'): string {
   return `../${mediaPlaylistUri(track, flavor)}`;
 }

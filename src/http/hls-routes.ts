@@ -3,7 +3,8 @@ import { OriginError } from '../errors.js';
 import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls/blocking.js';
 import { lowLatencyParams } from '../hls/low-latency.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
-import { renderMultivariantPlaylist } from '../hls/multivariant.js';
+import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
+import type { PlaylistFlavor } from '../hls/uris.js';
 import type { PlaylistCache, RenderedPlaylist } from '../hls/playlist-cache.js';
 import type { Metrics } from '../metrics.js';
 import type { Segment } from '../timeline/segment.js';
@@ -49,7 +50,7 @@ function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rende
   else sendBuffer(req, res, headers, playlist.bytes);
 }
 
-export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: 'll-hls' | 'l-hls'): void {
+export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor): void {
   let version = `${stream.ended}`;
   for (const t of stream.tracks.values()) version += `|${t.name}:${t.listVersion}`;
   const playlist = ctx.playlists.get(stream, flavor, version, () => renderMultivariantPlaylist(stream, flavor));
@@ -57,10 +58,16 @@ export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: Ser
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
 
-/** L-HLS media playlist: complete segments, then EXT-X-PREFETCH for what is being produced. */
-export function sendLhlsPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track): void {
+/**
+ * L-HLS media playlist (complete segments, then EXT-X-PREFETCH for what is being produced) or the
+ * MPEG-TS one (complete segments, as `.ts`).
+ */
+export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, flavor: 'l-hls' | 'ts'): void {
   const stream = track.stream;
-  const playlist = ctx.playlists.get(track, 'l-hls', `${stream.version}`, () => renderMediaPlaylist(track, { flavor: 'l-hls' }));
+  if (flavor === 'ts' && !tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
+  const muxedAudio = flavor === 'ts' && track.kind === 'video' ? (defaultTsAudio(stream) ?? null) : null;
+  const version = flavor === 'ts' ? `${track.listVersion}|${muxedAudio?.listVersion}|${stream.ended}` : `${stream.version}`;
+  const playlist = ctx.playlists.get(track, flavor, version, () => renderMediaPlaylist(track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }));
   if (!playlist) return notReady(req, res, `track '${track.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -136,7 +143,7 @@ export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerRespo
     return true;
   };
   if (answer()) return;
-  hold(ctx, req, res, track, answer);
+  holdFor(ctx, req, res, track, answer);
 }
 
 /**
@@ -176,28 +183,47 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
     return true;
   };
   if (answer()) return;
-  hold(ctx, req, res, track, answer);
+  holdFor(ctx, req, res, track, answer);
 }
 
 function segmentHeaders(track: Track, seg: Segment): Record<string, string> {
   return { 'Content-Type': contentType(track), 'Cache-Control': seg.state === 'complete' ? CacheControl.immutable : CacheControl.growing };
 }
 
-function hold(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, answer: () => boolean): void {
-  const leave = ctx.waiters(track).add(
-    ctx.now() + holdLimitMs(track.stream),
-    () => {
-      if (!answer()) return false;
-      res.off('close', leave);
-      return true;
-    },
-    () => {
-      res.off('close', leave);
-      ctx.metrics.mediaNotFound.inc({ reason: 'future' });
-      sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
-    },
-  );
-  res.on('close', leave);
+/**
+ * Holds a request on one or more tracks' waiter lists until `answer` answers it (returns true),
+ * or 404s it after three target durations. Removed from every list on answer or disconnect.
+ */
+export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, tracks: Track | readonly Track[], answer: () => boolean): void {
+  const list = Array.isArray(tracks) ? (tracks as readonly Track[]) : [tracks as Track];
+  let done = false;
+  const leaves: (() => void)[] = [];
+  const leaveAll = (): void => {
+    done = true;
+    for (const leave of leaves) leave();
+    res.off('close', leaveAll);
+  };
+  const deadline = ctx.now() + holdLimitMs(list[0]!.stream);
+  for (const track of list) {
+    leaves.push(
+      ctx.waiters(track).add(
+        deadline,
+        () => {
+          if (done) return true;
+          if (!answer()) return false;
+          leaveAll();
+          return true;
+        },
+        () => {
+          if (done) return;
+          leaveAll();
+          ctx.metrics.mediaNotFound.inc({ reason: 'future' });
+          sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
+        },
+      ),
+    );
+  }
+  res.on('close', leaveAll);
 }
 
 export function sendInit(req: IncomingMessage, res: ServerResponse, track: Track, id: number): void {

@@ -8,7 +8,8 @@ import type { StreamRegistry } from '../timeline/registry.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { sendMpd, type DashContext } from './dash-routes.js';
-import { sendInit, sendLhlsPlaylist, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, type HlsContext } from './hls-routes.js';
+import { sendInit, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, sendSimplePlaylist, type HlsContext } from './hls-routes.js';
+import { sendTsSegment, TsCache } from './ts-routes.js';
 import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
 
@@ -20,6 +21,8 @@ export interface PlaybackContext {
   readonly partAddressing: PartAddressing;
   /** DASH ServiceDescription Latency@target, seconds. */
   readonly targetLatency: number;
+  /** Bytes of rendered MPEG-TS segments kept. */
+  readonly tsCacheBytes: number;
 }
 
 export interface PlaybackHandler {
@@ -32,6 +35,7 @@ export interface PlaybackHandler {
 
 const SEGMENT = /^(\d{1,15})\.m4s$/;
 const PART = /^(\d{1,15})\.(\d{1,6})\.m4s$/;
+const TS_SEGMENT = /^(\d{1,15})\.ts$/;
 const INIT = /^init-(\d{1,9})\.mp4$/;
 
 /** The playback listener: one small router; every error goes through sendError. */
@@ -56,6 +60,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   };
 
   const dash: DashContext = { playlists: hls.playlists, targetLatency: ctx.targetLatency };
+  const tsCache = new TsCache(ctx.tsCacheBytes);
 
   const handler = ((req, res) => {
     const started = process.hrtime.bigint();
@@ -105,6 +110,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         route = 'multivariant';
         if (parts[3] === 'master.m3u8') return sendMultivariant(hls, req, res, stream, 'll-hls');
         if (parts[3] === 'master-lhls.m3u8') return sendMultivariant(hls, req, res, stream, 'l-hls');
+        if (parts[3] === 'master-ts.m3u8') return sendMultivariant(hls, req, res, stream, 'ts');
         if (parts[3] === 'manifest.mpd') {
           route = 'mpd';
           return sendMpd(dash, req, res, stream, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
@@ -116,7 +122,8 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       if (parts.length === 5) {
         route = 'playlist';
         if (parts[4] === 'index.m3u8') return sendLlPlaylist(hls, req, res, track, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-        if (parts[4] === 'lhls.m3u8') return sendLhlsPlaylist(hls, req, res, track);
+        if (parts[4] === 'lhls.m3u8') return sendSimplePlaylist(hls, req, res, track, 'l-hls');
+        if (parts[4] === 'ts.m3u8') return sendSimplePlaylist(hls, req, res, track, 'ts');
       }
       if (parts.length === 6) {
         if (parts[4] !== stream.tag) {
@@ -127,6 +134,11 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         if (m) {
           route = 'segment';
           return sendSegment(hls, req, res, track, Number(m[1]));
+        }
+        m = TS_SEGMENT.exec(file);
+        if (m) {
+          route = 'ts-segment';
+          return sendTsSegment(hls, tsCache, req, res, track, Number(m[1]));
         }
         m = PART.exec(file);
         if (m) {
@@ -141,7 +153,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       }
       throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
     } catch (err) {
-      if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4)$/.test(req.url?.split('?')[0] ?? '')) {
+      if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4|ts)$/.test(req.url?.split('?')[0] ?? '')) {
         ctx.metrics.mediaNotFound.inc({ reason: 'unknown' });
       }
       sendError(req, res, err);

@@ -3,13 +3,21 @@ export interface Boundary {
   readonly msn: number;
   /** Start on the stream timeline, in seconds. */
   readonly time: number;
-  /** The segments that open at this boundary follow a timeline discontinuity. */
+  /** The segments that open at this boundary follow a discontinuity (in any track). */
   readonly discontinuity: boolean;
+}
+
+interface MutableBoundary {
+  readonly msn: number;
+  readonly time: number;
+  discontinuity: boolean;
 }
 
 /** The stream's segment grid: consecutive MSNs with their start times, decided once. */
 export class SegmentGrid {
-  private readonly list: Boundary[] = [];
+  private readonly list: MutableBoundary[] = [];
+  /** Discontinuities among boundaries already trimmed away. */
+  private trimmedDiscontinuities = 0;
 
   get last(): Boundary | undefined {
     return this.list[this.list.length - 1];
@@ -33,6 +41,22 @@ export class SegmentGrid {
     return undefined;
   }
 
+  /** A track opened a discontinuous segment at `msn`: every rendition marks it (RFC 8216bis 6.2.4). */
+  markDiscontinuity(msn: number): void {
+    const b = this.list[msn - (this.list[0]?.msn ?? msn)];
+    if (b && b.msn === msn) b.discontinuity = true;
+  }
+
+  /** EXT-X-DISCONTINUITY-SEQUENCE of the segment `msn`: discontinuities before it. */
+  discontinuitiesBefore(msn: number): number {
+    let n = this.trimmedDiscontinuities;
+    for (const b of this.list) {
+      if (b.msn >= msn) break;
+      if (b.discontinuity) n++;
+    }
+    return n;
+  }
+
   add(msn: number, time: number, discontinuity: boolean): Boundary {
     const last = this.last;
     if (last && msn !== last.msn + 1) throw new Error(`grid: MSN ${msn} does not follow ${last.msn}`);
@@ -46,7 +70,8 @@ export class SegmentGrid {
   trimBefore(msn: number): void {
     const first = this.list[0];
     if (!first || msn <= first.msn) return;
-    this.list.splice(0, Math.min(msn - first.msn, this.list.length - 1));
+    const removed = this.list.splice(0, Math.min(msn - first.msn, this.list.length - 1));
+    for (const b of removed) if (b.discontinuity) this.trimmedDiscontinuities++;
   }
 
   get size(): number {

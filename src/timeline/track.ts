@@ -42,13 +42,13 @@ export class Track {
   /** Bumped when the list of complete segments changes (what a non-LL playlist shows). */
   listVersion = 0;
   state: TrackState = 'active';
-  /** EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that left the window. */
-  discontinuitySequence = 0;
   lastChunkAtMs = 0;
   /** Duration of the first sample seen, in ticks (frame duration for video). */
   sampleDuration = 0;
   /** Duration of the first chunk ingested, in ticks: the encoder's chunk cadence. */
   chunkDuration = 0;
+  /** −(most negative composition offset) of the first chunk: how far MPEG-TS must shift DTS back. */
+  compositionShift = 0;
   /** The first producer reference time received (prft), kept for DASH ProducerReferenceTime. */
   producerReference: IngestChunk['prft'];
   /** Samples dropped because a video segment must start with a sync sample. */
@@ -204,7 +204,10 @@ export class Track {
       }
     }
     if (this.sampleDuration === 0) this.sampleDuration = run.durations[0]!;
-    if (this.chunkDuration === 0) this.chunkDuration = duration;
+    if (this.chunkDuration === 0) {
+      this.chunkDuration = duration;
+      for (let i = 0; i < run.ctos.length; i++) this.compositionShift = Math.max(this.compositionShift, -run.ctos[i]!);
+    }
     if (!this.producerReference && chunk.prft) this.producerReference = chunk.prft;
     const end = t0 + runDuration(run);
     this.lastEnd = this.lastEnd === null ? end : Math.max(this.lastEnd, end);
@@ -405,6 +408,7 @@ export class Track {
     this.discontinuityPending = false;
     this.jumpPending = false;
     const seg = new Segment(msn, t, ts, this.current.id, disc && this.segments.length > 0, this.stream.wallClockMs(t / ts));
+    if (seg.discontinuity) this.stream.grid.markDiscontinuity(msn);
     this.segments.push(seg);
     this.open = seg;
     this.lastMsn = msn;
@@ -482,7 +486,6 @@ export class Track {
       const s = this.segments[0]!;
       if (s === this.open || newestEnd - s.endTime / s.timescale < keep - EPS) break;
       this.segments.shift();
-      if (s.discontinuity) this.discontinuitySequence++;
     }
     const used = new Set(this.segments.map((s) => s.initId));
     for (let i = this.inits.length - 1; i >= 0; i--) {

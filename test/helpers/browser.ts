@@ -68,3 +68,17 @@ export async function sample(page: Page, seconds: number): Promise<PlaybackSampl
   }
   return samples;
 }
+
+/** The bits of the player globals the test pages use. */
+export interface HlsJs {
+  on(event: string, cb: (event: unknown, data: { fatal: boolean; details: string }) => void): void;
+  loadSource(url: string): void;
+  attachMedia(video: HTMLVideoElement): void;
+  latency: number;
+}
+
+export interface PageGlobals {
+  Hls: { new (config: object): HlsJs; Events: { ERROR: string } };
+  __errors: { fatal: boolean; details: string }[];
+  __sample: () => PlaybackSample;
+}

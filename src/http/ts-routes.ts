@@ -1,0 +1,155 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import { OriginError } from '../errors.js';
+import { audioSettled } from '../hls/media-playlist.js';
+import { defaultTsAudio, tsCompatible } from '../hls/multivariant.js';
+import { audioSpec, psiFor, renderTsSegment, TsPlanner, videoSpec, type TsSource } from '../mpegts/segment.js';
+import { writeTs, type ContinuityState } from '../mpegts/writer.js';
+import type { Segment } from '../timeline/segment.js';
+import type { Track } from '../timeline/track.js';
+import { CacheControl } from './cache-policy.js';
+import { CORS_HEADERS, sendBuffers, sendError } from './respond.js';
+import { holdFor, type HlsContext } from './hls-routes.js';
+
+const TS_TYPE = 'video/mp2t';
+
+/** Rendered MPEG-TS segments, bounded by bytes: the second request for a segment costs nothing. */
+export class TsCache {
+  private readonly cache: LRUCache<string, Buffer>;
+  hits = 0;
+  misses = 0;
+
+  constructor(maxBytes: number) {
+    this.cache = new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.length) });
+  }
+
+  get(key: string, render: () => Buffer): Buffer {
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    const buf = render();
+    this.cache.set(key, buf);
+    return buf;
+  }
+
+  get bytes(): number {
+    return this.cache.calculatedSize;
+  }
+}
+
+type AudioState = { readonly kind: 'segment'; readonly segment: Segment } | { readonly kind: 'none' } | { readonly kind: 'wait' };
+
+/**
+ * The audio of a muxed TS segment: its segment if the audio track has one for `msn`; none if the
+ * track will not have one (gone past it, or not live); wait while it may still come, because
+ * the PMT (and so every byte) depends on it.
+ */
+function audioFor(audio: Track | null, msn: number): AudioState {
+  if (!audio) return { kind: 'none' };
+  const seg = audio.findSegment(msn);
+  if (seg && seg.state !== 'gap') return { kind: 'segment', segment: seg };
+  if (seg || audioSettled(audio, msn)) return { kind: 'none' };
+  return { kind: 'wait' };
+}
+
+/**
+ * `{track}/{tag}/{msn}.ts`: an H.264 track's segment muxed with the stream's default AAC audio,
+ * or an AAC track alone. Complete → rendered once (cached), 200 with Content-Length; in
+ * production → 200 chunked, remuxed chunk by chunk as it lands, to the same bytes.
+ */
+export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMessage, res: ServerResponse, track: Track, msn: number): void {
+  if (!tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
+  const stream = track.stream;
+  const video = track.kind === 'video' ? track : null;
+  const audioTrack = video ? (defaultTsAudio(stream) ?? null) : track;
+  const main = video ?? audioTrack!;
+  const answer = (): boolean => {
+    const seg = main.findSegment(msn);
+    if (!seg) return false;
+    if (seg.state === 'gap') {
+      ctx.metrics.mediaNotFound.inc({ reason: 'gap' });
+      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' is a gap (no media)`), CacheControl.shortError);
+      return true;
+    }
+    const audio = video ? audioFor(audioTrack, msn) : { kind: 'segment' as const, segment: seg };
+    if (audio.kind === 'wait') return false;
+    const source: TsSource = {
+      video: video ? { track: video, segment: seg } : null,
+      audio: audio.kind === 'segment' ? { track: audioTrack!, segment: audio.segment } : null,
+    };
+    const complete = seg.state === 'complete' && (!source.audio || source.audio.segment.state === 'complete');
+    const headers = { 'Content-Type': TS_TYPE, 'Cache-Control': complete ? CacheControl.immutable : CacheControl.growing };
+    if (complete) {
+      const key = `${stream.tag}|${main.name}|${source.audio?.track.name ?? '-'}|${msn}`;
+      const ts = cache.get(key, () => renderTsSegment(msn, source));
+      sendBuffers(req, res, headers, [ts], ts.length);
+    } else {
+      streamTsSegment(req, res, headers, msn, source);
+    }
+    return true;
+  };
+  if (answer()) return;
+  const next = (main.lastMsn ?? stream.firstMsn - 1) + 1;
+  const seg = main.findSegment(msn);
+  if (seg || (msn === next && !stream.ended && main.state !== 'ended')) {
+    holdFor(ctx, req, res, audioTrack && audioTrack !== main ? [main, audioTrack] : main, answer);
+    return;
+  }
+  const first = main.segments[0];
+  const expired = first !== undefined && msn < first.msn;
+  ctx.metrics.mediaNotFound.inc({ reason: expired ? 'expired' : 'future' });
+  sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
+}
+
+/** Remuxes a segment in production as its CMAF chunks land; destroyed if its ingest dies. */
+function streamTsSegment(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, msn: number, source: TsSource): void {
+  res.writeHead(200, { ...CORS_HEADERS, ...headers });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  const planner = new TsPlanner(
+    source.video ? videoSpec(source.video.track, source.video.segment) : null,
+    source.audio ? audioSpec(source.audio.track, source.audio.segment) : null,
+  );
+  const cc: ContinuityState = { video: 0, audio: 0 };
+  const bodies = [source.video?.segment.body, source.audio?.segment.body].filter((b) => b !== undefined);
+  let psi = true;
+  let videoFed = 0;
+  let audioFed = 0;
+  let finished = false;
+  const pump = (): void => {
+    if (finished) return;
+    if (bodies.some((b) => b.state === 'aborted')) {
+      finished = true;
+      res.destroy();
+      return;
+    }
+    const v = source.video?.segment;
+    const a = source.audio?.segment;
+    if (v) {
+      for (; videoFed < v.chunks.length; videoFed++) planner.feedVideo(v.chunks[videoFed]!);
+      if (v.state !== 'open') planner.finishVideo();
+    }
+    if (a) {
+      for (; audioFed < a.chunks.length; audioFed++) planner.feedAudio(a.chunks[audioFed]!);
+      if (a.state !== 'open') planner.finishAudio();
+    }
+    const pes = planner.take();
+    if (pes.length > 0 || psi) res.write(writeTs(pes, cc, psi ? psiFor(msn, v !== undefined, a !== undefined) : null));
+    psi = false;
+    if (planner.done) {
+      finished = true;
+      res.end();
+    }
+  };
+  const leaves = [source.video?.track, source.audio?.track].filter((t) => t !== undefined).map((t) => t.changed.subscribe(pump));
+  res.on('close', () => {
+    for (const leave of leaves) leave();
+  });
+  pump();
+}
