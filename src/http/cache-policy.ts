@@ -19,6 +19,8 @@ export const CacheControl = {
   growing: 'public, max-age=31536000',
   /** A 404 for something that may exist soon (a future segment, a stream not started). */
   notYet: 'no-store',
+  /** Something that changes all the time (HESP `now`): cacheable for an instant only. */
+  moving: 'public, max-age=1',
   /** Short-lived errors. */
   shortError: 'public, max-age=1',
   noStore: 'no-store',

@@ -33,9 +33,22 @@ export function sendableBytes(seg: Segment): number {
   return end;
 }
 
+/**
+ * Part-atomic delivery (LL-HLS byte-range parts) applies to ranges that start where a part does;
+ * any other range of a growing segment (a HESP continuation from a packet's offset) is streamed
+ * chunk by chunk as it lands.
+ */
+export function startsAtPart(seg: Segment, start: number): boolean {
+  if (start === 0) return true;
+  for (const p of seg.parts) if (p.byteOffset === start) return true;
+  const last = seg.lastPart;
+  return last !== undefined && last.complete && start === seg.byteLength;
+}
+
 /** Whether a range request of a segment in production can be answered now (or must wait). */
 export function rangeReady(seg: Segment, range: RequestedRange): boolean {
   if (seg.state !== 'open' || seg.body.state === 'aborted') return true;
+  if (!startsAtPart(seg, range.start)) return true;
   const open = range.end === null || range.end >= VERY_LARGE;
   const have = sendableBytes(seg);
   return open ? have > range.start : have > range.end!;
@@ -72,6 +85,7 @@ export function sendSegmentRange(req: IncomingMessage, res: ServerResponse, head
     return;
   }
   const openEnded = range.end === null || range.end >= VERY_LARGE;
+  if (!startsAtPart(seg, range.start)) return sendProgressiveRange(req, res, headers, seg, range);
   if (!openEnded) {
     const end = range.end!;
     res.writeHead(206, { ...CORS_HEADERS, ...headers, 'Content-Length': end - range.start + 1, 'Content-Range': `bytes ${range.start}-${end}/*` });
@@ -105,6 +119,48 @@ export function sendSegmentRange(req: IncomingMessage, res: ServerResponse, head
   if (pump()) return;
   const leave = track.changed.subscribe(() => {
     if (pump()) leave();
+  });
+  res.on('close', leave);
+}
+
+/**
+ * A range of a growing segment streamed as it is produced (RFC 8673 style: 206, `Content-Range:
+ * bytes N-LAST/*`, chunked): the bytes from N that exist now, then each chunk as it lands, the
+ * end when the segment is complete; cut if its ingest dies.
+ */
+function sendProgressiveRange(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, seg: Segment, range: RequestedRange): void {
+  const last = range.end === null ? MAX_LAST_BYTE : range.end;
+  res.writeHead(206, { ...CORS_HEADERS, ...headers, 'Cache-Control': CacheControl.growing, 'Content-Range': `bytes ${range.start}-${last}/*` });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  let at = 0;
+  let done = false;
+  const stop = last + 1;
+  const leave = seg.body.read({
+    data(buffers) {
+      if (done) return;
+      for (const b of buffers) {
+        const from = Math.max(range.start - at, 0);
+        const to = Math.min(stop - at, b.length);
+        if (from < to) res.write(from === 0 && to === b.length ? b : b.subarray(from, to));
+        at += b.length;
+      }
+      if (at >= stop) {
+        done = true;
+        res.end();
+      }
+    },
+    end() {
+      if (!done) res.end();
+      done = true;
+    },
+    abort() {
+      done = true;
+      res.destroy();
+    },
   });
   res.on('close', leave);
 }

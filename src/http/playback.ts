@@ -10,6 +10,7 @@ import { CacheControl } from './cache-policy.js';
 import { sendMpd, type DashContext } from './dash-routes.js';
 import { sendInit, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, sendSimplePlaylist, type HlsContext } from './hls-routes.js';
 import { sendTsSegment, TsCache } from './ts-routes.js';
+import { sendHespManifest, sendHespPacket, type HespContext } from './hesp-routes.js';
 import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
 
@@ -36,6 +37,7 @@ export interface PlaybackHandler {
 const SEGMENT = /^(\d{1,15})\.m4s$/;
 const PART = /^(\d{1,15})\.(\d{1,6})\.m4s$/;
 const TS_SEGMENT = /^(\d{1,15})\.ts$/;
+const HESP_PACKET = /^hesp-(\d{1,15}|now)\.mp4$/;
 const INIT = /^init-(\d{1,9})\.mp4$/;
 
 /** The playback listener: one small router; every error goes through sendError. */
@@ -61,6 +63,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
 
   const dash: DashContext = { playlists: hls.playlists, targetLatency: ctx.targetLatency };
   const tsCache = new TsCache(ctx.tsCacheBytes);
+  const hesp: HespContext = { playlists: hls.playlists, metrics: ctx.metrics, now: ctx.now };
 
   const handler = ((req, res) => {
     const started = process.hrtime.bigint();
@@ -111,6 +114,10 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         if (parts[3] === 'master.m3u8') return sendMultivariant(hls, req, res, stream, 'll-hls');
         if (parts[3] === 'master-lhls.m3u8') return sendMultivariant(hls, req, res, stream, 'l-hls');
         if (parts[3] === 'master-ts.m3u8') return sendMultivariant(hls, req, res, stream, 'ts');
+        if (parts[3] === 'hesp.json') {
+          route = 'hesp';
+          return sendHespManifest(hesp, req, res, stream);
+        }
         if (parts[3] === 'manifest.mpd') {
           route = 'mpd';
           return sendMpd(dash, req, res, stream, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
@@ -149,6 +156,11 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         if (m) {
           route = 'init';
           return sendInit(req, res, track, Number(m[1]));
+        }
+        m = HESP_PACKET.exec(file);
+        if (m) {
+          route = 'hesp-packet';
+          return sendHespPacket(hesp, req, res, track, m[1]!);
         }
       }
       throw new OriginError('NOT_FOUND', `no such resource: ${path}`);

@@ -349,6 +349,12 @@ export class Track {
         }
         this.startSegment(this.stream.startMsnFor(this, t / ts), t);
       } else {
+        // Each video sync sample starts a chunk of its own (see the boundary after it below).
+        if (needsSync && sync && i > sliceStart) {
+          this.append(run, chunk, sliceStart, i, sliceT, arrivalMs);
+          sliceStart = i;
+          sliceT = t;
+        }
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
         const msn = this.segmentCut(t, d, sync, segSoFar, mayLead);
         if (msn > 0) {
@@ -368,6 +374,13 @@ export class Track {
         }
       }
       t += d;
+      // A chunk boundary right after each video sync sample: HESP initialization packets point
+      // to the sample after the IDR, which must start a box (a moof) in the segment.
+      if (needsSync && sync && i + 1 < n) {
+        this.append(run, chunk, sliceStart, i + 1, sliceT, arrivalMs);
+        sliceStart = i + 1;
+        sliceT = t;
+      }
     }
     this.append(run, chunk, sliceStart, n, sliceT, arrivalMs);
     // Close the part now when the next sample could not fit in it.
