@@ -78,30 +78,39 @@ async function settle(gc: () => void): Promise<void> {
   }
 }
 
-export async function benchMemory(): Promise<{ mediaBytes: number; heapBytes: number; ratio: number; segments: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  const tracks = ['v360', 'v180', 'audio'].map((n) => loadLoopTrack(FIXTURES + n + '.mp4', n));
-  await settle(gc);
-  // Measured before the input is made: the bench's own copies of the input are dropped below.
-  const base = process.memoryUsage();
-  const pushes = tracks.map((t) => pushBytes(t, 19)); // 152 s of media, more than the 120 s window
-  let now = 0;
-  const streams = registry(() => now);
+/** Pushes `loops` passes of the tracks into stream `name`, fragment by fragment, each in its own Buffer. */
+function fill(streams: StreamRegistry, name: string, tracks: readonly LoopTrack[], loops: number, clock: { now: number }): void {
+  const pushes = tracks.map((t) => pushBytes(t, loops));
   const sessions = tracks.map((t, i) => {
-    const s = new IngestSession(streams, 'mem', t.name, { maxBoxSize: 1 << 24, now: () => now });
+    const s = new IngestSession(streams, name, t.name, { maxBoxSize: 1 << 24, now: () => clock.now });
     s.write(pushes[i]!.init);
     return s;
   });
   const events = pushes.flatMap((p, i) => p.fragments.map((f) => ({ i, f }))).sort((a, b) => a.f.end - b.f.end);
   for (const e of events) {
-    now = e.f.end * 1000;
+    clock.now = e.f.end * 1000;
     // Each fragment arrives in its own buffer, as from a socket.
     sessions[e.i]!.write(Buffer.from(e.f.bytes));
   }
-  // Drop the bench's own copies of the input so only what the timeline holds stays reachable.
-  for (const p of pushes) p.fragments.length = 0;
-  events.length = 0;
+}
+
+/**
+ * What one more stream of 3 tracks (360p + 180p + audio, 120 s window) costs in memory, next to
+ * the media bytes it holds. A first stream, dropped before the baseline, warms the code up so
+ * compiled code and caches are not charged to the stream.
+ */
+export async function benchMemory(inspect?: (phase: 'base' | 'full') => void): Promise<{ mediaBytes: number; heapBytes: number; ratio: number; segments: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  const tracks = ['v360', 'v180', 'audio'].map((n) => loadLoopTrack(FIXTURES + n + '.mp4', n));
+  const clock = { now: 0 };
+  const streams = registry(() => clock.now);
+  fill(streams, 'warm', tracks, 5, clock);
+  streams.remove(streams.get('warm')!);
+  await settle(gc);
+  inspect?.('base');
+  const base = process.memoryUsage();
+  fill(streams, 'mem', tracks, 19, clock); // 152 s of media, more than the 120 s window
   await settle(gc);
   const used = process.memoryUsage();
   const stream = streams.get('mem')!;
@@ -114,5 +123,6 @@ export async function benchMemory(): Promise<{ mediaBytes: number; heapBytes: nu
     }
   }
   const heapBytes = used.heapUsed - base.heapUsed + (used.arrayBuffers - base.arrayBuffers);
+  inspect?.('full');
   return { mediaBytes, heapBytes, ratio: heapBytes / mediaBytes, segments };
 }

@@ -71,7 +71,32 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
       ingestDuplicates.remove(labels);
     }
   });
-  return { registry, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound };
+  // Label children looked up once per (route, status): prom-client hashes label objects per call.
+  const requestChildren = new Map<string, Map<number, ReturnType<typeof httpRequests.labels>>>();
+  const durationChildren = new Map<string, ReturnType<typeof httpDuration.labels>>();
+  /** Counts one finished HTTP request and its duration. */
+  const observeRequest = (listener: 'playback' | 'ingest', route: RouteClass, status: number, seconds: number): void => {
+    const key = listener === 'playback' ? route : `${listener}:${route}`;
+    let byStatus = requestChildren.get(key);
+    if (!byStatus) {
+      byStatus = new Map();
+      requestChildren.set(key, byStatus);
+    }
+    let counter = byStatus.get(status);
+    if (!counter) {
+      counter = httpRequests.labels({ listener, route, status: String(status) });
+      byStatus.set(status, counter);
+    }
+    counter.inc();
+    if (listener !== 'playback') return;
+    let histogram = durationChildren.get(route);
+    if (!histogram) {
+      histogram = httpDuration.labels({ route });
+      durationChildren.set(route, histogram);
+    }
+    histogram.observe(seconds);
+  };
+  return { registry, observeRequest, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -248,7 +248,7 @@ export function timelineEntries(segments: readonly Segment[], windowSeconds: num
   const windowStart = newestComplete(segments) - windowSeconds;
   for (const s of segments) {
     if (!isComplete(s) || s.endTime / s.timescale <= windowStart) continue;
-    const t = s.chunks[0]!.run.baseMediaDecodeTime;
+    const t = s.baseMediaDecodeTime!;
     const last = entries[entries.length - 1];
     if (last && last.d === s.duration && last.t + BigInt(last.d * (last.r + 1)) === t) last.r++;
     else entries.push({ t, d: s.duration, r: 0 });

@@ -75,8 +75,8 @@ export function segmentsIn(track: Track, period: DashPeriod, next: DashPeriod | 
  * no media in the Period.
  */
 export function presentationTimeOffset(segments: readonly Segment[], periodStart: number): bigint | null {
-  const seg = segments.find((s) => s.chunks.length > 0);
+  const seg = segments.find((s) => s.baseMediaDecodeTime !== null);
   if (!seg) return null;
-  const offset = seg.chunks[0]!.run.baseMediaDecodeTime - BigInt(seg.startTime);
+  const offset = seg.baseMediaDecodeTime! - BigInt(seg.startTime);
   return offset + BigInt(Math.round(periodStart * seg.timescale));
 }

@@ -36,9 +36,9 @@ function inPresentation(track: Track, p: HespPresentation): Segment[] {
 
 /** Media time − manifest time, in the track's timescale, from any segment with media. */
 function mediaTimeOffset(segments: readonly Segment[]): Json | undefined {
-  const seg = segments.find((s) => s.chunks.length > 0);
+  const seg = segments.find((s) => s.baseMediaDecodeTime !== null);
   if (!seg) return undefined;
-  const offset = seg.chunks[0]!.run.baseMediaDecodeTime - BigInt(seg.startTime);
+  const offset = seg.baseMediaDecodeTime! - BigInt(seg.startTime);
   return offset === 0n ? undefined : scaled(Number(offset), seg.timescale);
 }
 

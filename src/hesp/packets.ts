@@ -71,7 +71,8 @@ export function initializationPacket(track: Track, entry: EntryPoint): Buffer[] 
   const init = track.findInit(entry.segment.initId) ?? track.init;
   const chunk: Chunk = entry.segment.chunks[entry.chunkIndex]!;
   const video = track.kind === 'video';
-  const idr = video ? (chunk.sampleCount === 1 ? chunk.run : sliceRun(chunk.run, 0, 1)) : null;
+  const run = video ? track.samples(entry.segment, chunk) : null;
+  const idr = run ? (chunk.sampleCount === 1 ? run : sliceRun(run, 0, 1)) : null;
   // THEO's validator has no default for offset: it is always written.
   const message = Buffer.from(JSON.stringify({ index: entry.next.index, offset: entry.next.offset }));
   const emsg = writeEmsg({

@@ -11,7 +11,10 @@ export interface Directives {
 
 const INTEGER = /^\d{1,15}$/;
 
-export function parseDirectives(query: URLSearchParams): Directives {
+const NONE: Directives = { msn: null, part: null, skip: null };
+
+export function parseDirectives(query: URLSearchParams | null): Directives {
+  if (query === null) return NONE;
   const msn = query.get('_HLS_msn');
   const part = query.get('_HLS_part');
   const skip = query.get('_HLS_skip');

@@ -1,18 +1,31 @@
+/** `public, max-age=N` with N a function of one number; each value's string is built once. */
+function maxAge(seconds: (x: number) => number): (x: number) => string {
+  const built = new Map<number, string>();
+  return (x) => {
+    let value = built.get(x);
+    if (value === undefined) {
+      value = `public, max-age=${seconds(x)}`;
+      if (built.size < 64) built.set(x, value);
+    }
+    return value;
+  };
+}
+
 /**
  * Cache-Control by resource class (draft-pantos-hls-rfc8216bis Appendix B.1 for playlists and
  * blocking requests; media objects are immutable because their URLs carry the stream instance tag).
  */
 export const CacheControl = {
   /** Non-blocking playlist: half a target duration. */
-  playlist: (targetDuration: number): string => `public, max-age=${Math.max(1, Math.floor(targetDuration / 2))}`,
+  playlist: maxAge((targetDuration) => Math.max(1, Math.floor(targetDuration / 2))),
   /** A dynamic MPD: at most half its minimumUpdatePeriod. */
-  mpd: (minimumUpdatePeriod: number): string => `public, max-age=${Math.max(1, Math.floor(minimumUpdatePeriod / 2))}`,
+  mpd: maxAge((minimumUpdatePeriod) => Math.max(1, Math.floor(minimumUpdatePeriod / 2))),
   /** A blocking playlist response names one version of the playlist: six target durations. */
-  blocking: (targetDuration: number): string => `public, max-age=${6 * targetDuration}`,
+  blocking: maxAge((targetDuration) => 6 * targetDuration),
   /** An unsuccessful blocking playlist request: four target durations. */
-  blockingError: (targetDuration: number): string => `public, max-age=${4 * targetDuration}`,
+  blockingError: maxAge((targetDuration) => 4 * targetDuration),
   /** An unsuccessful blocking media (hinted part) request: one target duration. */
-  blockingMediaError: (targetDuration: number): string => `public, max-age=${targetDuration}`,
+  blockingMediaError: maxAge((targetDuration) => targetDuration),
   /** Complete segments, parts and init segments never change under their URL. */
   immutable: 'public, max-age=31536000, immutable',
   /** A segment still being produced: cacheable once complete; aborted responses are never stored. */

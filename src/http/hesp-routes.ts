@@ -4,19 +4,20 @@ import { PeriodTracker } from '../dash/periods.js';
 import { HESP_TYPE, hespPresentations, renderHespManifest } from '../hesp/manifest.js';
 import { initializationPacket } from '../hesp/packets.js';
 import { lookupPacket } from '../hesp/sequence.js';
-import type { PlaylistCache } from '../hls/playlist-cache.js';
 import type { Metrics } from '../metrics.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
-import { sendBuffer, sendBuffers, sendError } from './respond.js';
+import { acceptsGzip, type RenderedCache } from './rendered-cache.js';
+import { sendBuffers, sendError, sendPrepared } from './respond.js';
 
 export interface HespContext {
-  readonly playlists: PlaylistCache;
+  readonly playlists: RenderedCache;
   readonly metrics: Metrics;
   readonly now: () => number;
 }
 
+const HESP_JSON_TYPE = `${HESP_TYPE}; charset=utf-8`;
 const trackers = new WeakMap<Stream, PeriodTracker>();
 
 function trackerOf(stream: Stream): PeriodTracker {
@@ -37,9 +38,7 @@ export function sendHespManifest(ctx: HespContext, req: IncomingMessage, res: Se
     res.setHeader('Retry-After', '1');
     return sendError(req, res, new OriginError('NOT_READY', `stream '${stream.name}' has no complete segment yet`), CacheControl.notYet);
   }
-  const headers = { 'Content-Type': `${HESP_TYPE}; charset=utf-8`, 'Cache-Control': CacheControl.shortError, Vary: 'Accept-Encoding' };
-  if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) sendBuffer(req, res, { ...headers, 'Content-Encoding': 'gzip' }, rendered.gzip);
-  else sendBuffer(req, res, headers, rendered.bytes);
+  sendPrepared(req, res, rendered.response(HESP_JSON_TYPE, CacheControl.shortError, acceptsGzip(req.headers['accept-encoding'])));
 }
 
 /**

@@ -5,20 +5,20 @@ import { lowLatencyParams } from '../hls/low-latency.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
 import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
 import type { PlaylistFlavor } from '../hls/uris.js';
-import type { PlaylistCache, RenderedPlaylist } from '../hls/playlist-cache.js';
 import type { Metrics } from '../metrics.js';
 import type { Segment } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
-import type { Track } from '../timeline/track.js';
+import type { InitRecord, Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { parseOpenRange, rangeReady, sendSegmentRange } from './live-range.js';
-import { sendBuffer, sendBuffers, sendError, sendLive } from './respond.js';
+import { acceptsGzip, type Rendered, type RenderedCache } from './rendered-cache.js';
+import { prepare, sendBuffers, sendError, sendLive, sendPrepared, type Prepared } from './respond.js';
 import type { WaiterList } from './waiters.js';
 
 export interface HlsContext {
   readonly metrics: Metrics;
   readonly now: () => number;
-  readonly playlists: PlaylistCache;
+  readonly playlists: RenderedCache;
   readonly partAddressing: PartAddressing;
   readonly waiters: (track: Track) => WaiterList;
 }
@@ -43,11 +43,8 @@ function notReady(req: IncomingMessage, res: ServerResponse, what: string): void
   sendError(req, res, new OriginError('NOT_READY', `${what} has no complete segment yet`), CacheControl.notYet);
 }
 
-function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: RenderedPlaylist, cacheControl: string): void {
-  const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-  const headers = { 'Content-Type': PLAYLIST_TYPE, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
-  if (gzip) sendBuffer(req, res, { ...headers, 'Content-Encoding': 'gzip' }, playlist.gzip);
-  else sendBuffer(req, res, headers, playlist.bytes);
+function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rendered, cacheControl: string): void {
+  sendPrepared(req, res, playlist.response(PLAYLIST_TYPE, cacheControl, acceptsGzip(req.headers['accept-encoding'])));
 }
 
 export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor): void {
@@ -77,7 +74,7 @@ export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: S
  * (`_HLS_skip`). Rendered once per timeline version and variant; held requests are released
  * together, with the same bytes, when the track changes.
  */
-export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, query: URLSearchParams): void {
+export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, query: URLSearchParams | null): void {
   const stream = track.stream;
   let directives;
   try {
@@ -87,10 +84,10 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
     throw err;
   }
   const ll = lowLatencyParams(stream);
-  const render = (): RenderedPlaylist | null => {
+  const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
-    return ctx.playlists.get(track, `ll|${skip}|${ctx.partAddressing}`, `${stream.version}`, () => renderMediaPlaylist(track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
+    return ctx.playlists.get(track, skip ? 'll-skip' : 'll', stream.version, () => renderMediaPlaylist(track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
   };
   const first = render();
   if (!first || !ll) return notReady(req, res, `track '${track.name}'`);
@@ -226,8 +223,15 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
   res.on('close', leaveAll);
 }
 
+const initResponses = new WeakMap<InitRecord, Prepared>();
+
 export function sendInit(req: IncomingMessage, res: ServerResponse, track: Track, id: number): void {
   const record = track.findInit(id);
   if (!record) throw new OriginError('NOT_FOUND', `track '${track.name}' has no init segment ${id}`);
-  sendBuffer(req, res, { 'Content-Type': contentType(track), 'Cache-Control': CacheControl.immutable }, record.bytes);
+  let prepared = initResponses.get(record);
+  if (!prepared) {
+    prepared = prepare({ 'Content-Type': contentType(track), 'Cache-Control': CacheControl.immutable }, record.bytes);
+    initResponses.set(record, prepared);
+  }
+  sendPrepared(req, res, prepared);
 }

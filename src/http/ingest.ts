@@ -52,7 +52,7 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
       res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) });
       res.end(body);
     };
-    res.on('close', () => ctx.metrics.httpRequests.inc({ listener: 'ingest', route: 'ingest', status: String(res.statusCode) }));
+    res.on('close', () => ctx.metrics.observeRequest('ingest', 'ingest', res.statusCode, 0));
     const reject = (err: unknown, extra: Record<string, unknown> = {}): void => {
       ctx.metrics.ingestErrors.inc({ reason: codeOf(err).toLowerCase() });
       ctx.logger.warn({ method: req.method, url: req.url, status: statusOf(err), reason: reasonOf(err), ...extra, ...(err instanceof OriginError ? {} : { err }) }, 'ingest rejected');

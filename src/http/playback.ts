@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError } from '../errors.js';
 import type { PartAddressing } from '../hls/media-playlist.js';
-import { PlaylistCache } from '../hls/playlist-cache.js';
 import type { Logger } from '../log.js';
 import type { Metrics, RouteClass } from '../metrics.js';
 import type { StreamRegistry } from '../timeline/registry.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
+import { RenderedCache } from './rendered-cache.js';
 import { sendMpd, type DashContext } from './dash-routes.js';
 import { sendInit, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, sendSimplePlaylist, type HlsContext } from './hls-routes.js';
 import { sendTsSegment, TsCache } from './ts-routes.js';
@@ -49,7 +49,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   const hls: HlsContext = {
     metrics: ctx.metrics,
     now: ctx.now,
-    playlists: new PlaylistCache(),
+    playlists: new RenderedCache(),
     partAddressing: ctx.partAddressing,
     waiters(track) {
       let list = lists.get(track);
@@ -65,14 +65,14 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   const tsCache = new TsCache(ctx.tsCacheBytes);
   const hesp: HespContext = { playlists: hls.playlists, metrics: ctx.metrics, now: ctx.now };
 
+  const debug = ctx.logger.isLevelEnabled('debug');
   const handler = ((req, res) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let route: RouteClass = 'other';
     res.on('close', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      ctx.metrics.httpRequests.inc({ listener: 'playback', route, status: String(res.statusCode) });
-      ctx.metrics.httpDuration.observe({ route }, seconds);
-      ctx.logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      const seconds = (performance.now() - started) / 1000;
+      ctx.metrics.observeRequest('playback', route, res.statusCode, seconds);
+      if (debug) ctx.logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
     });
     try {
       if (req.method === 'OPTIONS') {
@@ -128,7 +128,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${parts[3]}'`);
       if (parts.length === 5) {
         route = 'playlist';
-        if (parts[4] === 'index.m3u8') return sendLlPlaylist(hls, req, res, track, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+        if (parts[4] === 'index.m3u8') return sendLlPlaylist(hls, req, res, track, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
         if (parts[4] === 'lhls.m3u8') return sendSimplePlaylist(hls, req, res, track, 'l-hls');
         if (parts[4] === 'ts.m3u8') return sendSimplePlaylist(hls, req, res, track, 'ts');
       }

@@ -47,27 +47,64 @@ export function parseRange(header: string | undefined, length: number): ByteRang
   return { start, end };
 }
 
+/** Header list of a 200 with a known length: CORS, Accept-Ranges, `headers`, Content-Length. */
+function okHeaderList(headers: OutgoingHttpHeaders, length: number): string[] {
+  const list: string[] = [...CORS_LIST, 'Accept-Ranges', 'bytes'];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) list.push(name, String(value));
+  }
+  list.push('Content-Length', String(length));
+  return list;
+}
+
+const CORS_LIST: readonly string[] = Object.entries(CORS_HEADERS).flat();
+
+/**
+ * A complete 200 response built once and sent many times (a rendered manifest, an init segment):
+ * the header list for writeHead is made here, not per request.
+ */
+export interface Prepared {
+  readonly body: Buffer;
+  readonly headers: Readonly<OutgoingHttpHeaders>;
+  readonly headerList: readonly string[];
+}
+
+export function prepare(headers: OutgoingHttpHeaders, body: Buffer): Prepared {
+  return { body, headers, headerList: okHeaderList(headers, body.length) };
+}
+
+/** One writeHead with the prepared list and one end(body); HEAD and Range take the general path. */
+export function sendPrepared(req: IncomingMessage, res: ServerResponse, prepared: Prepared): void {
+  if (req.method === 'GET' && req.headers.range === undefined) {
+    res.writeHead(200, prepared.headerList as string[]);
+    res.end(prepared.body);
+    return;
+  }
+  sendBuffers(req, res, prepared.headers, [prepared.body], prepared.body.length);
+}
+
 /** Sends a complete object held as Buffers: Content-Length, HEAD and single Range supported. */
 export function sendBuffers(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, buffers: readonly Buffer[], length: number): void {
-  const range = parseRange(req.headers.range, length);
-  const base = { ...CORS_HEADERS, 'Accept-Ranges': 'bytes', ...headers };
+  const range = req.headers.range === undefined ? undefined : parseRange(req.headers.range, length);
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...CORS_HEADERS, 'Content-Range': `bytes */${length}`, 'Cache-Control': CacheControl.shortError, 'Content-Length': 0 });
     res.end();
     return;
   }
   if (!range) {
-    res.writeHead(200, { ...base, 'Content-Length': length });
+    res.writeHead(200, okHeaderList(headers, length));
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    for (const b of buffers) res.write(b);
-    res.end();
+    const last = buffers.length - 1;
+    for (let i = 0; i < last; i++) res.write(buffers[i]!);
+    res.end(last >= 0 ? buffers[last] : undefined);
     return;
   }
   const size = range.end - range.start + 1;
-  res.writeHead(206, { ...base, 'Content-Length': size, 'Content-Range': `bytes ${range.start}-${range.end}/${length}` });
+  res.writeHead(206, { ...CORS_HEADERS, 'Accept-Ranges': 'bytes', ...headers, 'Content-Length': size, 'Content-Range': `bytes ${range.start}-${range.end}/${length}` });
   if (req.method === 'HEAD') {
     res.end();
     return;

@@ -4,35 +4,72 @@ import { OriginError } from '../errors.js';
 import { audioSettled } from '../hls/media-playlist.js';
 import { defaultTsAudio, tsCompatible } from '../hls/multivariant.js';
 import { audioSpec, psiFor, renderTsSegment, TsPlanner, videoSpec, type TsSource } from '../mpegts/segment.js';
-import { writeTs, type ContinuityState } from '../mpegts/writer.js';
+import { writeTs, type Allocate, type ContinuityState } from '../mpegts/writer.js';
 import type { Segment } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { CORS_HEADERS, sendBuffers, sendError } from './respond.js';
 import { holdFor, type HlsContext } from './hls-routes.js';
+import { RecycledMemory } from './recycled-memory.js';
 
 const TS_TYPE = 'video/mp2t';
 
-/** Rendered MPEG-TS segments, bounded by bytes: the second request for a segment costs nothing. */
+interface CachedTs {
+  readonly bytes: Buffer;
+  /** The recycled block `bytes` was written in. */
+  readonly block: Buffer;
+  /** Responses sending `bytes` right now. */
+  sending: number;
+  evicted: boolean;
+}
+
+/**
+ * Rendered MPEG-TS segments, bounded by bytes: the second request for a segment costs nothing.
+ * An evicted segment's memory goes to the next render once no response is sending it.
+ */
 export class TsCache {
-  private readonly cache: LRUCache<string, Buffer>;
+  private readonly cache: LRUCache<string, CachedTs>;
+  private readonly memory: RecycledMemory;
   hits = 0;
   misses = 0;
 
   constructor(maxBytes: number) {
-    this.cache = new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.length) });
+    this.memory = new RecycledMemory(Math.min(maxBytes, 64 << 20));
+    this.cache = new LRUCache<string, CachedTs>({
+      maxSize: maxBytes,
+      sizeCalculation: (e) => Math.max(1, e.block.length),
+      dispose: (e) => {
+        e.evicted = true;
+        if (e.sending === 0) this.memory.give(e.block);
+      },
+    });
   }
 
-  get(key: string, render: () => Buffer): Buffer {
-    const hit = this.cache.get(key);
-    if (hit) {
-      this.hits++;
-      return hit;
+  /**
+   * The segment under `key`, rendered on a miss into recycled memory. The caller must call the
+   * returned `done` once it no longer sends the bytes (response closed).
+   */
+  lease(key: string, render: (allocate: Allocate) => Buffer): { bytes: Buffer; done: () => void } {
+    let entry = this.cache.get(key);
+    if (entry) this.hits++;
+    else {
+      this.misses++;
+      let block: Buffer | undefined;
+      const bytes = render((size) => (block = this.memory.take(size)));
+      entry = { bytes, block: block ?? bytes, sending: 0, evicted: false };
+      this.cache.set(key, entry);
     }
-    this.misses++;
-    const buf = render();
-    this.cache.set(key, buf);
-    return buf;
+    const e = entry;
+    e.sending++;
+    let released = false;
+    return {
+      bytes: e.bytes,
+      done: () => {
+        if (released) return;
+        released = true;
+        if (--e.sending === 0 && e.evicted) this.memory.give(e.block);
+      },
+    };
   }
 
   get bytes(): number {
@@ -84,8 +121,9 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
     const headers = { 'Content-Type': TS_TYPE, 'Cache-Control': complete ? CacheControl.immutable : CacheControl.growing };
     if (complete) {
       const key = `${stream.tag}|${main.name}|${source.audio?.track.name ?? '-'}|${msn}`;
-      const ts = cache.get(key, () => renderTsSegment(msn, source));
-      sendBuffers(req, res, headers, [ts], ts.length);
+      const lease = cache.lease(key, (allocate) => renderTsSegment(msn, source, allocate));
+      res.once('close', lease.done);
+      sendBuffers(req, res, headers, [lease.bytes], lease.bytes.length);
     } else {
       streamTsSegment(req, res, headers, msn, source);
     }

@@ -21,11 +21,20 @@ export function adtsTemplate(asc: Buffer): Buffer {
   return h;
 }
 
-/** Writes the header for a frame of `size` raw bytes at `at`. */
+export const ADTS_HEADER = 7;
+
+/** aac_frame_length has 13 bits. */
+export function checkAdtsFrame(size: number): void {
+  if (ADTS_HEADER + size > 0x1fff) throw malformed(`AAC frame of ${size} bytes is too large for ADTS`);
+}
+
+/** Writes the header for a frame of `size` raw bytes at `at` (checked with checkAdtsFrame). */
 export function writeAdts(out: Buffer, at: number, template: Buffer, size: number): void {
-  const frameLength = 7 + size;
-  if (frameLength > 0x1fff) throw malformed(`AAC frame of ${size} bytes is too large for ADTS`);
-  template.copy(out, at);
+  const frameLength = ADTS_HEADER + size;
+  out[at] = template[0]!;
+  out[at + 1] = template[1]!;
+  out[at + 2] = template[2]!;
+  out[at + 6] = template[6]!;
   out[at + 3] = (template[3]! & 0xc0) | (frameLength >> 11);
   out[at + 4] = (frameLength >> 3) & 0xff;
   out[at + 5] = ((frameLength & 7) << 5) | 0x1f;

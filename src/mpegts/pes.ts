@@ -1,21 +1,30 @@
+import type { SampleRun } from '../isobmff/sample-run.js';
 import type { Chunk } from '../timeline/segment.js';
-import { writeAdts } from './adts.js';
+import { ADTS_HEADER, checkAdtsFrame } from './adts.js';
 import { AUD, layoutAvcSample, type AvcConfig } from './avc.js';
 import { AUDIO_PID, PCR_LEAD, STREAM_ID_AUDIO, STREAM_ID_VIDEO, TIMESTAMP_OFFSET, TS_WRAP, VIDEO_PID } from './constants.js';
 
-/** Converts media time to 90 kHz exactly (no precision loss for epoch-sized tfdt), mod 2^33. */
+/**
+ * Converts media time to 90 kHz exactly (no precision loss for epoch-sized tfdt), mod 2^33:
+ * the bigint split is made once per chunk, each sample then costs number arithmetic.
+ */
 export class Clock90 {
-  private readonly tsBig: bigint;
-  constructor(readonly timescale: number) {
-    this.tsBig = BigInt(timescale);
+  private readonly base90: number;
+  private readonly remainder: number;
+
+  constructor(
+    readonly timescale: number,
+    raw: bigint,
+  ) {
+    const ts = BigInt(timescale);
+    const q = raw / ts;
+    this.remainder = Number(raw - q * ts);
+    this.base90 = Number((q * 90000n) % BigInt(TS_WRAP));
   }
 
   /** 90 kHz ticks of `raw + rel` (rel: small signed offset in media ticks), before the offset. */
-  at(raw: bigint, rel: number): number {
-    const q = raw / this.tsBig;
-    const r = Number(raw - q * this.tsBig);
-    const base = Number((q * 90000n) % BigInt(TS_WRAP));
-    return wrap(base + Math.round(((r + rel) * 90000) / this.timescale));
+  at(rel: number): number {
+    return wrap(this.base90 + Math.round(((this.remainder + rel) * 90000) / this.timescale));
   }
 }
 
@@ -36,10 +45,13 @@ export interface PlannedPes {
   readonly randomAccess: boolean;
   /** PCR to carry in the first packet (PCR PID only). */
   readonly pcr: number | null;
-  /** Elementary stream bytes, in order (views of the ingested samples plus small headers). */
-  readonly pieces: Buffer[];
+  /** Elementary stream bytes written first, as they are (AUD, parameter sets). */
+  readonly pieces: readonly Buffer[];
   /** A video access unit as stored (NAL length fields), written after `pieces` with start codes. */
   readonly sample: { readonly data: Buffer; readonly lengthSize: number } | null;
+  /** AAC frames, each written behind an ADTS header made from `adts`. */
+  readonly frames: readonly Buffer[];
+  readonly adts: Buffer | null;
   readonly esLength: number;
   /** Extra packets to spread the PES over, so the PID's packet count fits its CC period. */
   pad: number;
@@ -47,6 +59,8 @@ export interface PlannedPes {
 
 export interface VideoSpec {
   readonly avc: AvcConfig;
+  /** The samples of a chunk of the segment (read back from its bytes). */
+  readonly samples: (chunk: Chunk) => SampleRun;
   readonly timescale: number;
   /** DTS shift (media ticks) that keeps PTS ≥ DTS with negative composition offsets. */
   readonly dtsShift: number;
@@ -54,16 +68,19 @@ export interface VideoSpec {
 
 export interface AudioSpec {
   readonly adts: Buffer;
+  readonly samples: (chunk: Chunk) => SampleRun;
   readonly timescale: number;
   readonly sampleRate: number;
 }
 
 const MAX_AUDIO_FRAMES_PER_PES = 4;
+const NONE: readonly Buffer[] = [];
+const AUD_ONLY: readonly Buffer[] = [AUD];
 
 /** One PES per video access unit: AUD (unless present), SPS/PPS before an IDR (unless present). */
 export function videoPes(chunk: Chunk, spec: VideoSpec, pcrPid: boolean): PlannedPes[] {
-  const run = chunk.run;
-  const clock = new Clock90(spec.timescale);
+  const run = spec.samples(chunk);
+  const clock = new Clock90(spec.timescale, run.baseMediaDecodeTime);
   const shift90 = Math.round((spec.dtsShift * 90000) / spec.timescale);
   const out: PlannedPes[] = [];
   let rel = 0;
@@ -74,20 +91,15 @@ export function videoPes(chunk: Chunk, spec: VideoSpec, pcrPid: boolean): Planne
     offset += size;
     const key = (run.flags[i]! & 0x00010000) === 0;
     const layout = layoutAvcSample(data, spec.avc.lengthSize);
-    const pieces: Buffer[] = [];
+    const aud = !layout.startsWithAud;
+    const sets = key && !layout.hasParameterSets;
+    const pieces = aud ? (sets ? [AUD, spec.avc.parameterSets] : AUD_ONLY) : sets ? [spec.avc.parameterSets] : NONE;
     let esLength = 0;
-    if (!layout.startsWithAud) {
-      pieces.push(AUD);
-      esLength += AUD.length;
-    }
-    if (key && !layout.hasParameterSets) {
-      pieces.push(spec.avc.parameterSets);
-      esLength += spec.avc.parameterSets.length;
-    }
+    for (const piece of pieces) esLength += piece.length;
     esLength += layout.annexBSize;
     const cto = Math.max(run.ctos[i]!, -spec.dtsShift);
-    const dts = wrap(clock.at(run.baseMediaDecodeTime, rel) + TIMESTAMP_OFFSET - shift90);
-    const pts = wrap(clock.at(run.baseMediaDecodeTime, rel + cto) + TIMESTAMP_OFFSET);
+    const dts = wrap(clock.at(rel) + TIMESTAMP_OFFSET - shift90);
+    const pts = wrap(clock.at(rel + cto) + TIMESTAMP_OFFSET);
     out.push({
       pid: VIDEO_PID,
       streamId: STREAM_ID_VIDEO,
@@ -98,6 +110,8 @@ export function videoPes(chunk: Chunk, spec: VideoSpec, pcrPid: boolean): Planne
       pcr: pcrPid ? wrap(dts - PCR_LEAD) : null,
       pieces,
       sample: { data, lengthSize: spec.avc.lengthSize },
+      frames: NONE,
+      adts: null,
       esLength,
       pad: 0,
     });
@@ -111,8 +125,8 @@ export interface AudioGroup {
   readonly order: number;
   readonly pts: number;
   readonly frames: Buffer[];
-  /** Media time (ticks) where the next frame must start to join the group. */
-  nextRaw: bigint;
+  /** Stream time (ticks) where the next frame must start to join the group. */
+  next: number;
 }
 
 /**
@@ -121,8 +135,8 @@ export interface AudioGroup {
  * duration starts a new PES. Returns the PES completed by `chunk`; the open group stays in `state`.
  */
 export function audioPes(chunk: Chunk, spec: AudioSpec, pcrPid: boolean, state: { group: AudioGroup | null }): PlannedPes[] {
-  const run = chunk.run;
-  const clock = new Clock90(spec.timescale);
+  const run = spec.samples(chunk);
+  const clock = new Clock90(spec.timescale, run.baseMediaDecodeTime);
   const out: PlannedPes[] = [];
   let rel = 0;
   let offset = 0;
@@ -131,16 +145,16 @@ export function audioPes(chunk: Chunk, spec: AudioSpec, pcrPid: boolean, state: 
     const size = run.sizes[i]!;
     const frame = run.payload.subarray(offset, offset + size);
     offset += size;
-    const raw = run.baseMediaDecodeTime + BigInt(rel);
+    const t = chunk.startTime + rel;
     const g = state.group;
-    const joins = g !== null && g.nextRaw === raw && g.frames.length < MAX_AUDIO_FRAMES_PER_PES;
+    const joins = g !== null && g.next === t && g.frames.length < MAX_AUDIO_FRAMES_PER_PES;
     if (!joins) {
       if (g) out.push(closeAudioGroup(g, spec, pcrPid));
-      state.group = { order: (chunk.startTime + rel) / spec.timescale, pts: wrap(clock.at(run.baseMediaDecodeTime, rel) + TIMESTAMP_OFFSET), frames: [], nextRaw: raw };
+      state.group = { order: t / spec.timescale, pts: wrap(clock.at(rel) + TIMESTAMP_OFFSET), frames: [], next: t };
     }
     const group = state.group!;
     group.frames.push(frame);
-    group.nextRaw = raw + BigInt(run.durations[i]!);
+    group.next = t + run.durations[i]!;
     if (run.durations[i] !== standard) {
       // An odd duration: nothing may follow this frame in its PES.
       out.push(closeAudioGroup(group, spec, pcrPid));
@@ -152,14 +166,11 @@ export function audioPes(chunk: Chunk, spec: AudioSpec, pcrPid: boolean, state: 
 }
 
 export function closeAudioGroup(g: AudioGroup, spec: AudioSpec, pcrPid: boolean): PlannedPes {
-  const headers = Buffer.allocUnsafe(7 * g.frames.length);
-  const pieces: Buffer[] = [];
   let esLength = 0;
-  g.frames.forEach((frame, i) => {
-    writeAdts(headers, 7 * i, spec.adts, frame.length);
-    pieces.push(headers.subarray(7 * i, 7 * i + 7), frame);
-    esLength += 7 + frame.length;
-  });
+  for (const frame of g.frames) {
+    checkAdtsFrame(frame.length);
+    esLength += ADTS_HEADER + frame.length;
+  }
   return {
     pid: AUDIO_PID,
     streamId: STREAM_ID_AUDIO,
@@ -168,8 +179,10 @@ export function closeAudioGroup(g: AudioGroup, spec: AudioSpec, pcrPid: boolean)
     dts: g.pts,
     randomAccess: true,
     pcr: pcrPid ? wrap(g.pts - PCR_LEAD) : null,
-    pieces,
+    pieces: NONE,
     sample: null,
+    frames: g.frames,
+    adts: spec.adts,
     esLength,
     pad: 0,
   };

@@ -4,7 +4,7 @@ import { adtsTemplate } from './adts.js';
 import { parseAvcC, type AvcConfig } from './avc.js';
 import { audioPes, closeAudioGroup, videoPes, type AudioGroup, type AudioSpec, type PlannedPes, type VideoSpec } from './pes.js';
 import { patPacket, pmtPacket } from './psi.js';
-import { packetCount, writeTs, type ContinuityState, type Psi } from './writer.js';
+import { packetCount, writeTs, type Allocate, type ContinuityState, type Psi } from './writer.js';
 
 const PAT = patPacket();
 const PMT = { av: pmtPacket(true, true), v: pmtPacket(true, false), a: pmtPacket(false, true) };
@@ -19,7 +19,7 @@ export function videoSpec(track: Track, seg: Segment): VideoSpec {
     avc = parseAvcC(init.info.codecConfig);
     avcConfigs.set(init, avc);
   }
-  return { avc, timescale: seg.timescale, dtsShift: track.compositionShift };
+  return { avc, timescale: seg.timescale, dtsShift: track.compositionShift, samples: (c) => track.samples(seg, c) };
 }
 
 export function audioSpec(track: Track, seg: Segment): AudioSpec {
@@ -29,7 +29,7 @@ export function audioSpec(track: Track, seg: Segment): AudioSpec {
     adts = adtsTemplate(init.info.codecConfig);
     adtsTemplates.set(init, adts);
   }
-  return { adts, timescale: seg.timescale, sampleRate: init.info.sampleRate ?? 48000 };
+  return { adts, timescale: seg.timescale, sampleRate: init.info.sampleRate ?? 48000, samples: (c) => track.samples(seg, c) };
 }
 
 /** PAT and PMT of segment `msn`: continuity counters advance by one per segment. */
@@ -142,7 +142,7 @@ export interface TsSource {
 }
 
 /** Renders a complete MPEG-TS segment: PAT, PMT, then the PES, in one allocation. */
-export function renderTsSegment(msn: number, source: TsSource): Buffer {
+export function renderTsSegment(msn: number, source: TsSource, allocate?: Allocate): Buffer {
   const planner = new TsPlanner(
     source.video ? videoSpec(source.video.track, source.video.segment) : null,
     source.audio ? audioSpec(source.audio.track, source.audio.segment) : null,
@@ -152,5 +152,5 @@ export function renderTsSegment(msn: number, source: TsSource): Buffer {
   planner.finishVideo();
   planner.finishAudio();
   const cc: ContinuityState = { video: 0, audio: 0 };
-  return writeTs(planner.take(), cc, psiFor(msn, source.video !== null, source.audio !== null));
+  return writeTs(planner.take(), cc, psiFor(msn, source.video !== null, source.audio !== null), allocate);
 }

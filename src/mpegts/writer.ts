@@ -1,3 +1,4 @@
+import { ADTS_HEADER, writeAdts } from './adts.js';
 import { AUDIO_PID, TS_PACKET, TS_PAYLOAD, VIDEO_PID } from './constants.js';
 import type { PlannedPes } from './pes.js';
 
@@ -55,12 +56,24 @@ function writePesHeader(out: Buffer, at: number, p: PlannedPes): number {
 
 /** Writes the elementary stream of a PES contiguously at `at`; returns the end offset. */
 function writeEs(out: Buffer, at: number, p: PlannedPes): number {
-  for (const piece of p.pieces) at += piece.copy(out, at);
+  // Uint8Array#set: Buffer#copy costs a view allocation per call.
+  for (const piece of p.pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  if (p.adts) {
+    for (const frame of p.frames) {
+      writeAdts(out, at, p.adts, frame.length);
+      out.set(frame, at + ADTS_HEADER);
+      at += ADTS_HEADER + frame.length;
+    }
+    return at;
+  }
   const s = p.sample;
   if (!s) return at;
   if (s.lengthSize === 4) {
     // One copy of the access unit, then each 4-byte NAL length becomes a start code in place.
-    s.data.copy(out, at);
+    out.set(s.data, at);
     const end = at + s.data.length;
     for (let n = at; n < end; ) {
       const len = out.readUInt32BE(n);
@@ -137,15 +150,20 @@ export interface Psi {
   readonly counter: number;
 }
 
+/** Gives memory for `size` bytes of output (at least `size` long; only that much is written). */
+export type Allocate = (size: number) => Buffer;
+
 /** Writes a run of TS: [PAT, PMT,] then the PES in order. Sizes first, one allocation. */
-export function writeTs(pes: readonly PlannedPes[], cc: ContinuityState, psi: Psi | null): Buffer {
+export function writeTs(pes: readonly PlannedPes[], cc: ContinuityState, psi: Psi | null, allocate: Allocate = Buffer.allocUnsafe): Buffer {
   let packets = psi ? 2 : 0;
   for (const p of pes) packets += packetCount(p);
-  const out = Buffer.allocUnsafe(packets * TS_PACKET);
+  const size = packets * TS_PACKET;
+  const memory = allocate(size);
+  const out = memory.length === size ? memory : memory.subarray(0, size);
   let at = 0;
   if (psi) {
-    psi.pat.copy(out, 0);
-    psi.pmt.copy(out, TS_PACKET);
+    out.set(psi.pat, 0);
+    out.set(psi.pmt, TS_PACKET);
     out[3] = (out[3]! & 0xf0) | (psi.counter & 15);
     out[TS_PACKET + 3] = (out[TS_PACKET + 3]! & 0xf0) | (psi.counter & 15);
     at = 2 * TS_PACKET;

@@ -1,7 +1,9 @@
-import type { SampleRun } from '../isobmff/sample-run.js';
 import { LiveBody } from './live-body.js';
 
-/** One single-track CMAF chunk (moof+mdat, with any prft/emsg) as the timeline serves it. */
+/**
+ * One single-track CMAF chunk (moof+mdat, with any prft/emsg) as the timeline serves it: its
+ * bytes and what playlists need. Sample tables are not kept (Track.samples reads them back).
+ */
 export interface Chunk {
   readonly data: readonly Buffer[];
   readonly byteLength: number;
@@ -12,7 +14,6 @@ export interface Chunk {
   /** The first sample is a sync sample. */
   readonly independent: boolean;
   readonly arrivalMs: number;
-  readonly run: SampleRun;
 }
 
 /** An LL-HLS Partial Segment: whole chunks, never longer than the part target. */
@@ -39,6 +40,8 @@ export class Segment {
   duration = 0;
   body = new LiveBody();
   state: SegmentState = 'open';
+  /** tfdt of the first sample as the encoder wrote it (media time), once the first chunk is in. */
+  baseMediaDecodeTime: bigint | null = null;
 
   constructor(
     /** Media Sequence Number, the same for the same time range in every track of the stream. */

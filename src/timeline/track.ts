@@ -1,7 +1,7 @@
 import type { IngestChunk } from '../isobmff/chunker.js';
 import { isSyncSample } from '../isobmff/fragment.js';
 import type { TrackInfo } from '../isobmff/init.js';
-import { runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
+import { joinAdjacent, readRun, runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
 import { malformed } from '../errors.js';
 import { LiveBody } from './live-body.js';
 import { Part, Segment, type Chunk } from './segment.js';
@@ -135,6 +135,12 @@ export class Track {
   lastCompleteMsn(): number | null {
     for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i]!.state !== 'open') return this.segments[i]!.msn;
     return null;
+  }
+
+  /** The samples of one of this track's chunks, read back from its bytes. */
+  samples(segment: Segment, chunk: Chunk): SampleRun {
+    const init = this.findInit(segment.initId) ?? this.current;
+    return readRun(chunk.data, init.info.defaults);
   }
 
   findInit(id: number): InitRecord | undefined {
@@ -442,7 +448,7 @@ export class Track {
     const seg = this.open!;
     const whole = from === 0 && to === run.durations.length;
     const slice = whole ? run : sliceRun(run, from, to);
-    const data: Buffer[] = whole && chunk.wire ? (chunk.wire as Buffer[]) : [...(from === 0 ? chunk.prefix : []), writeRunHeader(slice), slice.payload];
+    const data = joinAdjacent(whole && chunk.wire ? chunk.wire : [...(from === 0 ? chunk.prefix : []), writeRunHeader(slice), slice.payload]);
     let byteLength = 0;
     for (const b of data) byteLength += b.length;
     const c: Chunk = {
@@ -453,8 +459,8 @@ export class Track {
       sampleCount: to - from,
       independent: isSyncSample(slice.flags[0]!),
       arrivalMs,
-      run: slice,
     };
+    if (seg.baseMediaDecodeTime === null) seg.baseMediaDecodeTime = slice.baseMediaDecodeTime;
     let part = this.openPart;
     if (!part) {
       part = new Part(seg.parts.length, startTime, seg.byteLength, c.independent);

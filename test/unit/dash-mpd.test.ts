@@ -115,7 +115,7 @@ describe('MPD (low latency, $Number$)', () => {
         assert.equal(d / ts, 2);
         const track = stream.tracks.get(rep.id as string)!;
         for (const seg of track.segments) {
-          const ept = seg.chunks[0]!.run.baseMediaDecodeTime;
+          const ept = track.samples(seg, seg.chunks[0]!).baseMediaDecodeTime;
           // N = startNumber + round((EPT − PTO) / d)
           assert.equal(Number(tpl.startNumber) + Math.round(Number(ept - BigInt(tpl.presentationTimeOffset as string)) / d), seg.msn);
         }
@@ -211,7 +211,7 @@ describe('MPD (?mode=timeline)', () => {
         const entries = ((tpl.SegmentTimeline as Node).S as Node[]).flatMap((s) => Array.from({ length: Number(s.r ?? 0) + 1 }, (_, i) => [BigInt(s.t as string) + BigInt(i) * BigInt(s.d as string), Number(s.d)]));
         const track = stream.tracks.get(rep.id as string)!;
         const complete = track.segments.filter((s) => s.state === 'complete');
-        assert.deepEqual(entries, complete.map((s) => [s.chunks[0]!.run.baseMediaDecodeTime, s.duration]));
+        assert.deepEqual(entries, complete.map((s) => [track.samples(s, s.chunks[0]!).baseMediaDecodeTime, s.duration]));
         assert.equal(Number(tpl.startNumber), complete[0]!.msn);
       }
     }

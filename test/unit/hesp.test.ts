@@ -114,7 +114,7 @@ describe('HESP initialization packets', () => {
     assert.equal(frag.sampleCount, 1);
     assert.ok(isSyncSample(frag.flags[0]!));
     const chunk = entry.segment.chunks[entry.chunkIndex]!;
-    assert.equal(frag.baseMediaDecodeTime, chunk.run.baseMediaDecodeTime, 'same tfdt as in the Continuation Stream');
+    assert.equal(frag.baseMediaDecodeTime, video.samples(entry.segment, chunk).baseMediaDecodeTime, 'same tfdt as in the Continuation Stream');
     const a = Buffer.concat(initializationPacket(audio, entryPoints(audio)[3]!));
     assert.deepEqual(packetBoxes(a), ['ftyp', 'moov', 'emsg']);
     const ae = parseEmsg(topLevelBoxes(a)[2]!.data);

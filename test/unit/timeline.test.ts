@@ -29,7 +29,7 @@ describe('timeline: segments', () => {
       const t = stream.tracks.get(name)!;
       assert.deepEqual(t.segments.map((s) => s.msn), [1, 2, 3, 4]);
       assert.deepEqual(t.segments.map(startSec), [0, 2, 4, 6]);
-      for (const s of t.segments) assert.ok(isSyncSample(s.chunks[0]!.run.flags[0]!), `segment ${s.msn} starts with a sync sample`);
+      for (const s of t.segments) assert.ok(isSyncSample(t.samples(s, s.chunks[0]!).flags[0]!), `segment ${s.msn} starts with a sync sample`);
       assert.deepEqual(complete(t).map((s) => s.seconds), [2, 2, 2]);
     }
     assert.equal(stream.targetDuration, 2);
@@ -155,8 +155,8 @@ describe('timeline: parts', () => {
             assert.equal(p.byteOffset, bytes);
             assert.ok(p.complete);
             bytes += p.byteLength;
-            const sync = p.chunks.some((c) => [...c.run.flags].some((f) => isSyncSample(f)));
-            if (t.kind === 'video') assert.equal(p.independent, isSyncSample(p.chunks[0]!.run.flags[0]!));
+            const sync = p.chunks.some((c) => [...t.samples(s, c).flags].some((f) => isSyncSample(f)));
+            if (t.kind === 'video') assert.equal(p.independent, isSyncSample(t.samples(s, p.chunks[0]!).flags[0]!));
             if (t.kind === 'video' && p.independent) assert.ok(sync);
           });
           assert.equal(bytes, s.byteLength);
@@ -208,13 +208,14 @@ describe('timeline: timestamps', () => {
     const stream = h.registry.get('s')!;
     const audio = stream.tracks.get('audio')!;
     const video = stream.tracks.get('v360')!;
-    assert.ok(audio.segments[1]!.chunks[0]!.run.baseMediaDecodeTime > BigInt(Number.MAX_SAFE_INTEGER));
+    assert.ok(audio.samples(audio.segments[1]!, audio.segments[1]!.chunks[0]!).baseMediaDecodeTime > BigInt(Number.MAX_SAFE_INTEGER));
     assert.deepEqual(video.segments.map((s) => s.msn), [1, 2, 3, 4]);
     assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
     // Served bytes carry the encoder's exact tfdt.
     const c = audio.segments[2]!.chunks[0]!;
     const expected = 2n * 10n ** 11n * 48000n + BigInt(c.startTime - audio.segments[0]!.startTime);
-    assert.equal(c.run.baseMediaDecodeTime, expected);
+    assert.equal(audio.samples(audio.segments[2]!, c).baseMediaDecodeTime, expected);
+    assert.equal(audio.segments[2]!.baseMediaDecodeTime, expected);
     audio.segments.forEach((s, i) => assert.ok(Math.abs(s.startTime / 48000 - video.segments[i]!.startTime / 12800) <= 1024 / 48000 / 2 + 1e-9));
   });
 
@@ -226,6 +227,7 @@ describe('timeline: timestamps', () => {
       assert.deepEqual(t.segments.map((s) => s.msn), [1, 2]);
       for (const s of t.segments) assert.ok(s.independent);
     }
-    assert.ok(stream.tracks.get('bf')!.segments[0]!.chunks.some((c) => c.run.ctos.some((x) => x !== 0)));
+    const bf = stream.tracks.get('bf')!;
+    assert.ok(bf.segments[0]!.chunks.some((c) => bf.samples(bf.segments[0]!, c).ctos.some((x) => x !== 0)));
   });
 });

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { prepare, type Prepared } from './respond.js';
+
+/**
+ * A rendered manifest (playlist, MPD, HESP JSON): its bytes, their gzip made on first demand, and
+ * each complete response (headers + body) built on first demand and then sent as is.
+ */
+export class Rendered {
+  private gzipped: Buffer | undefined;
+  private tag: string | undefined;
+  private readonly responses = new Map<string, [Prepared | undefined, Prepared | undefined]>();
+
+  constructor(readonly bytes: Buffer) {}
+
+  get gzip(): Buffer {
+    this.gzipped ??= gzipSync(this.bytes);
+    return this.gzipped;
+  }
+
+  /** A strong validator of the identity bytes (the gzip bytes follow from them). */
+  get etag(): string {
+    this.tag ??= `"${createHash('sha1').update(this.bytes).digest('base64url').slice(0, 22)}"`;
+    return this.tag;
+  }
+
+  /** The 200 response for one Cache-Control value, identity or gzip-coded; `extra` headers are read once. */
+  response(contentType: string, cacheControl: string, gzip: boolean, extra?: OutgoingHttpHeaders): Prepared {
+    let pair = this.responses.get(cacheControl);
+    if (!pair) {
+      pair = [undefined, undefined];
+      this.responses.set(cacheControl, pair);
+    }
+    const i = gzip ? 1 : 0;
+    let prepared = pair[i];
+    if (!prepared) {
+      const headers: OutgoingHttpHeaders = { 'Content-Type': contentType, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding', ...extra };
+      if (gzip) headers['Content-Encoding'] = 'gzip';
+      prepared = prepare(headers, gzip ? this.gzip : this.bytes);
+      pair[i] = prepared;
+    }
+    return prepared;
+  }
+}
+
+/**
+ * Manifests rendered once per (owner, variant, version): a thousand requests for the same version
+ * cost one render, at most one compression and one header list per response kind.
+ */
+export class RenderedCache {
+  private readonly entries = new WeakMap<object, Map<string, { version: string | number; rendered: Rendered | null }>>();
+
+  get(owner: object, variant: string, version: string | number, render: () => string | null): Rendered | null {
+    let byVariant = this.entries.get(owner);
+    if (!byVariant) {
+      byVariant = new Map();
+      this.entries.set(owner, byVariant);
+    }
+    const hit = byVariant.get(variant);
+    if (hit && hit.version === version) return hit.rendered;
+    const text = render();
+    const rendered = text === null ? null : new Rendered(Buffer.from(text, 'utf8'));
+    byVariant.set(variant, { version, rendered });
+    return rendered;
+  }
+}
+
+/** Whether the client takes gzip (every browser and CDN does). */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (acceptEncoding === undefined || !acceptEncoding.includes('gzip')) return false;
+  if (!acceptEncoding.includes('q=')) return true;
+  // "gzip;q=0" refuses it (RFC 9110 12.5.3).
+  return /(?:^|,)\s*gzip\s*(?:;\s*q=(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)?\s*(?:,|$)/i.test(acceptEncoding);
+}
