@@ -6,7 +6,7 @@
 //   held:   every GET is held; each fragment arriving on the ingest listener releases all of
 //           them with one prebuilt playlist whose preload hint names the next part
 //   fanout: GET streams the current "segment" (chunked): what has arrived, then every ingest
-//           read as it lands; segments end every 2 s and readers chain to the next
+//           read as it lands; a segment ends at the first ingest read after each 2 s and readers chain to the next
 // Usage: node bench/floor-server.mjs '{"mode":"static","bodyBytes":7000}'; prints its ports.
 import http from 'node:http';
 
@@ -21,6 +21,7 @@ let part = 0;
 let segment = [];
 let readers = new Set();
 let releaseScheduled = false;
+let boundaryDue = false;
 
 const ENTRY = '#EXTINF:2.00000,\nfloor/0.m4s\n';
 
@@ -98,6 +99,14 @@ const ingest = http.createServer({ requestTimeout: 0 }, (req, res) => {
         setImmediate(release);
       }
     } else if (mode === 'fanout') {
+      if (boundaryDue) {
+        // As an origin cutting a long PUT: a segment is complete when the next one's bytes land.
+        boundaryDue = false;
+        const ending = readers;
+        readers = new Set();
+        segment = [];
+        for (const r of ending) r.end();
+      }
       segment.push(d);
       for (const r of readers) r.write(d);
     }
@@ -106,12 +115,7 @@ const ingest = http.createServer({ requestTimeout: 0 }, (req, res) => {
 });
 
 if (mode === 'fanout') {
-  setInterval(() => {
-    const ending = readers;
-    readers = new Set();
-    segment = [];
-    for (const r of ending) r.end();
-  }, 2000);
+  setInterval(() => (boundaryDue = true), 2000);
 }
 
 playback.listen(0, '127.0.0.1', () => {

@@ -51,6 +51,8 @@ async function sideBySide(origin: OriginProcess, nginx: Nginx | undefined, floor
   const ref: Measured[] = [];
   const bare: Measured[] = [];
   let bytes = 0;
+  // Warm-up: compiled code and caches, as in a server that has been serving for a while.
+  await load(`http://${HOST}:${origin.playbackPort}${path}`, connections, 1);
   for (let r = 0; r < runs; r++) {
     mine.push(await measured(origin.pid, `http://${HOST}:${origin.playbackPort}${path}`, connections, seconds));
     const now = await snapshot();

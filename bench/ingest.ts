@@ -96,8 +96,9 @@ function fill(streams: StreamRegistry, name: string, tracks: readonly LoopTrack[
 
 /**
  * What one more stream of 3 tracks (360p + 180p + audio, 120 s window) costs in memory, next to
- * the media bytes it holds. A first stream, dropped before the baseline, warms the code up so
- * compiled code and caches are not charged to the stream.
+ * the media bytes it holds. A first stream of the same length, dropped before the baseline,
+ * brings the process-wide state (compiled code, V8's number-string cache) to its steady size,
+ * so that is not charged to the stream.
  */
 export async function benchMemory(inspect?: (phase: 'base' | 'full') => void): Promise<{ mediaBytes: number; heapBytes: number; ratio: number; segments: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -105,7 +106,7 @@ export async function benchMemory(inspect?: (phase: 'base' | 'full') => void): P
   const tracks = ['v360', 'v180', 'audio'].map((n) => loadLoopTrack(FIXTURES + n + '.mp4', n));
   const clock = { now: 0 };
   const streams = registry(() => clock.now);
-  fill(streams, 'warm', tracks, 5, clock);
+  fill(streams, 'warm', tracks, 19, clock);
   streams.remove(streams.get('warm')!);
   await settle(gc);
   inspect?.('base');

@@ -5,7 +5,7 @@ import { onLines, SERVER_CPU, spawnPinned, stopChild } from './system.js';
 
 // BENCH_ORIGIN_ROOT: another checkout (with node_modules) to measure instead, e.g. an older commit
 // for a before/after table; the harness and references stay this checkout's.
-const ROOT = process.env.BENCH_ORIGIN_ROOT ?? fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = process.env.BENCH_ORIGIN_ROOT || fileURLToPath(new URL('../../', import.meta.url));
 
 export interface OriginProcess {
   readonly pid: number;

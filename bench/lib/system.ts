@@ -1,5 +1,5 @@
 // The machine and its processes: pinning, limits, CPU time and RSS from procfs.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 
@@ -13,13 +13,9 @@ export function has(command: string): boolean {
 }
 
 function version(command: string, args: string[], pattern: RegExp): string | undefined {
-  try {
-    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return pattern.exec(out)?.[1];
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string };
-    return pattern.exec(`${e.stdout ?? ''}${e.stderr ?? ''}`)?.[1];
-  }
+  // nginx -v and wrk -v print to stderr (wrk exits 1).
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  return pattern.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1];
 }
 
 export interface Machine {

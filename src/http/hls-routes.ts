@@ -12,7 +12,7 @@ import type { InitRecord, Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { parseOpenRange, rangeReady, sendSegmentRange } from './live-range.js';
 import { acceptsGzip, type Rendered, type RenderedCache } from './rendered-cache.js';
-import { prepare, sendBuffers, sendError, sendLive, sendPrepared, type Prepared } from './respond.js';
+import { headerSet, prepare, sendBuffers, sendError, sendLive, sendPrepared, type HeaderSet, type Prepared } from './respond.js';
 import type { WaiterList } from './waiters.js';
 
 export interface HlsContext {
@@ -127,10 +127,9 @@ export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerRespo
     const found = lookupPart(track, msn, index);
     if (found.kind === 'wait') return false;
     if (found.kind === 'ready') {
-      const part = track.findSegment(msn)!.parts[index]!;
-      const data: Buffer[] = [];
-      for (const c of part.chunks) data.push(...c.data);
-      sendBuffers(req, res, headers, data, part.byteLength);
+      const seg = track.findSegment(msn)!;
+      const part = seg.parts[index]!;
+      sendBuffers(req, res, headers, seg.partData(part), part.byteLength);
     } else {
       // "SHOULD respond with Not Found" for a hinted part that will never exist (6.2.6).
       ctx.metrics.mediaNotFound.inc({ reason: found.reason === 'gone' ? 'expired' : found.reason });
@@ -159,7 +158,7 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
       }
       if (range && seg.state === 'open') {
         if (!rangeReady(seg, range)) return false;
-        sendSegmentRange(req, res, segmentHeaders(track, seg), track, seg, range);
+        sendSegmentRange(req, res, segmentHeaders(track, seg).headers, track, seg, range);
         return true;
       }
       sendLive(req, res, segmentHeaders(track, seg), seg.body);
@@ -183,8 +182,16 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
   holdFor(ctx, req, res, track, answer);
 }
 
-function segmentHeaders(track: Track, seg: Segment): Record<string, string> {
-  return { 'Content-Type': contentType(track), 'Cache-Control': seg.state === 'complete' ? CacheControl.immutable : CacheControl.growing };
+const segmentHeaderSets = new WeakMap<Track, { complete: HeaderSet; growing: HeaderSet }>();
+
+function segmentHeaders(track: Track, seg: Segment): HeaderSet {
+  let sets = segmentHeaderSets.get(track);
+  if (!sets) {
+    const type = contentType(track);
+    sets = { complete: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.immutable }), growing: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.growing }) };
+    segmentHeaderSets.set(track, sets);
+  }
+  return seg.state === 'complete' ? sets.complete : sets.growing;
 }
 
 /**

@@ -60,6 +60,21 @@ function okHeaderList(headers: OutgoingHttpHeaders, length: number): string[] {
 
 const CORS_LIST: readonly string[] = Object.entries(CORS_HEADERS).flat();
 
+/** A response's own headers, with the list a chunked 200 sends built once. */
+export interface HeaderSet {
+  readonly headers: Readonly<OutgoingHttpHeaders>;
+  readonly chunkedList: readonly string[];
+}
+
+export function headerSet(headers: OutgoingHttpHeaders): HeaderSet {
+  const list = [...CORS_LIST];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) list.push(name, String(value));
+  }
+  return { headers, chunkedList: list };
+}
+
 /**
  * A complete 200 response built once and sent many times (a rendered manifest, an init segment):
  * the header list for writeHead is made here, not per request.
@@ -129,21 +144,23 @@ export function sendBuffer(req: IncomingMessage, res: ServerResponse, headers: O
  * what exists at once then each append as it lands; aborted while sending → the socket is
  * destroyed so no client or cache takes a truncated object for a whole one.
  */
-export function sendLive(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, body: LiveBody): void {
+export function sendLive(req: IncomingMessage, res: ServerResponse, set: HeaderSet, body: LiveBody): void {
   if (body.state === 'complete') {
-    sendBuffers(req, res, headers, body.buffers, body.byteLength);
+    sendBuffers(req, res, set.headers, body.buffers, body.byteLength);
     return;
   }
   if (body.state === 'aborted') {
     sendError(req, res, new Error('body aborted'), CacheControl.noStore);
     return;
   }
-  res.writeHead(200, { ...CORS_HEADERS, ...headers });
+  res.writeHead(200, set.chunkedList as string[]);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  res.flushHeaders();
+  // With nothing to send yet, the head goes now so the reader knows the body is coming; else it
+  // leaves in one write with the first bytes.
+  if (body.byteLength === 0) res.flushHeaders();
   const leave = body.read({
     data(buffers) {
       for (const b of buffers) res.write(b);

@@ -18,7 +18,8 @@ export class LiveBody {
   readonly buffers: Buffer[] = [];
   private size = 0;
   private status: LiveBodyState = 'open';
-  private readonly readers = new Set<LiveBodyReader>();
+  /** Made on the first reader: a window holds hundreds of complete bodies that never have one. */
+  private readers: Set<LiveBodyReader> | null = null;
 
   static completed(buffers: readonly Buffer[]): LiveBody {
     const body = new LiveBody();
@@ -36,7 +37,7 @@ export class LiveBody {
   }
 
   get readerCount(): number {
-    return this.readers.size;
+    return this.readers?.size ?? 0;
   }
 
   append(buffers: readonly Buffer[]): void {
@@ -45,23 +46,23 @@ export class LiveBody {
       this.buffers.push(b);
       this.size += b.length;
     }
-    for (const r of this.readers) r.data(buffers);
+    if (this.readers) for (const r of this.readers) r.data(buffers);
   }
 
   complete(): void {
     if (this.status !== 'open') return;
     this.status = 'complete';
-    const readers = [...this.readers];
-    this.readers.clear();
-    for (const r of readers) r.end();
+    const readers = this.readers;
+    this.readers = null;
+    if (readers) for (const r of readers) r.end();
   }
 
   abort(): void {
     if (this.status !== 'open') return;
     this.status = 'aborted';
-    const readers = [...this.readers];
-    this.readers.clear();
-    for (const r of readers) r.abort();
+    const readers = this.readers;
+    this.readers = null;
+    if (readers) for (const r of readers) r.abort();
   }
 
   /**
@@ -78,8 +79,9 @@ export class LiveBody {
       reader.abort();
       return noop;
     }
-    this.readers.add(reader);
-    return () => this.readers.delete(reader);
+    const readers = (this.readers ??= new Set());
+    readers.add(reader);
+    return () => readers.delete(reader);
   }
 }
 

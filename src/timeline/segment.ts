@@ -5,7 +5,10 @@ import { LiveBody } from './live-body.js';
  * bytes and what playlists need. Sample tables are not kept (Track.samples reads them back).
  */
 export interface Chunk {
-  readonly data: readonly Buffer[];
+  /** Views of the ingest reads while the segment grows; null once it is complete (Segment.chunkData). */
+  data: readonly Buffer[] | null;
+  /** Offset of the chunk's first byte in its segment. */
+  readonly byteOffset: number;
   readonly byteLength: number;
   /** Decode time of the first sample, in track ticks on the stream's timeline. */
   readonly startTime: number;
@@ -18,7 +21,7 @@ export interface Chunk {
 
 /** An LL-HLS Partial Segment: whole chunks, never longer than the part target. */
 export class Part {
-  readonly chunks: Chunk[] = [];
+  chunks: Chunk[] = [];
   duration = 0;
   byteLength = 0;
   complete = false;
@@ -35,11 +38,13 @@ export class Part {
 export type SegmentState = 'open' | 'complete' | 'gap';
 
 export class Segment {
-  readonly chunks: Chunk[] = [];
-  readonly parts: Part[] = [];
+  chunks: Chunk[] = [];
+  parts: Part[] = [];
   duration = 0;
   body = new LiveBody();
   state: SegmentState = 'open';
+  /** All of the segment's bytes, once complete (compact). */
+  private bytes: Buffer | null = null;
   /** tfdt of the first sample as the encoder wrote it (media time), once the first chunk is in. */
   baseMediaDecodeTime: bigint | null = null;
 
@@ -66,6 +71,45 @@ export class Segment {
 
   get byteLength(): number {
     return this.body.byteLength;
+  }
+
+  /**
+   * The segment is complete: its bytes move into one buffer of their exact size, and chunks and
+   * parts become ranges of it. The socket reads and rewritten headers they were cut from can be
+   * freed, a complete segment or part leaves in one write, and a window of chunks costs a few
+   * numbers each. Readers of the growing body have already been ended.
+   */
+  compact(): void {
+    const bytes = Buffer.allocUnsafeSlow(this.body.byteLength);
+    let at = 0;
+    for (const c of this.chunks) {
+      if (c.byteOffset !== at) throw new Error(`segment ${this.msn}: chunk at ${c.byteOffset}, expected ${at}`);
+      for (const b of c.data!) {
+        bytes.set(b, at);
+        at += b.length;
+      }
+      c.data = null;
+    }
+    if (at !== bytes.length) throw new Error(`segment ${this.msn}: chunks hold ${at} bytes, body ${bytes.length}`);
+    this.bytes = bytes;
+    this.body = LiveBody.completed([bytes]);
+    // Lists grown by push keep spare capacity: copies are exact.
+    this.chunks = this.chunks.slice();
+    this.parts = this.parts.slice();
+    for (const p of this.parts) p.chunks = p.chunks.slice();
+  }
+
+  /** A chunk's bytes. */
+  chunkData(c: Chunk): readonly Buffer[] {
+    return c.data ?? [this.bytes!.subarray(c.byteOffset, c.byteOffset + c.byteLength)];
+  }
+
+  /** A part's bytes: one view once the segment is complete. */
+  partData(part: Part): readonly Buffer[] {
+    if (this.bytes) return [this.bytes.subarray(part.byteOffset, part.byteOffset + part.byteLength)];
+    const out: Buffer[] = [];
+    for (const c of part.chunks) out.push(...c.data!);
+    return out;
   }
 
   get endTime(): number {

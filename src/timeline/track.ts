@@ -3,7 +3,6 @@ import { isSyncSample } from '../isobmff/fragment.js';
 import type { TrackInfo } from '../isobmff/init.js';
 import { joinAdjacent, readRun, runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
 import { malformed } from '../errors.js';
-import { LiveBody } from './live-body.js';
 import { Part, Segment, type Chunk } from './segment.js';
 import { Signal } from './signal.js';
 import type { Stream } from './stream.js';
@@ -140,7 +139,7 @@ export class Track {
   /** The samples of one of this track's chunks, read back from its bytes. */
   samples(segment: Segment, chunk: Chunk): SampleRun {
     const init = this.findInit(segment.initId) ?? this.current;
-    return readRun(chunk.data, init.info.defaults);
+    return readRun(segment.chunkData(chunk), init.info.defaults);
   }
 
   findInit(id: number): InitRecord | undefined {
@@ -263,9 +262,7 @@ export class Track {
     if (seg) {
       this.closePart();
       seg.body.abort();
-      const buffers: Buffer[] = [];
-      for (const c of seg.chunks) buffers.push(...c.data);
-      seg.body = LiveBody.completed(buffers);
+      seg.compact();
       seg.state = 'complete';
       this.open = null;
       this.listVersion++;
@@ -453,6 +450,7 @@ export class Track {
     for (const b of data) byteLength += b.length;
     const c: Chunk = {
       data,
+      byteOffset: seg.byteLength,
       byteLength,
       startTime,
       duration: runDuration(slice),
@@ -489,6 +487,7 @@ export class Track {
     this.closePart();
     seg.state = 'complete';
     seg.body.complete();
+    seg.compact();
     this.open = null;
     this.listVersion++;
     this.dirty = true;

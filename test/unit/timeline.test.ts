@@ -160,7 +160,15 @@ describe('timeline: parts', () => {
             if (t.kind === 'video' && p.independent) assert.ok(sync);
           });
           assert.equal(bytes, s.byteLength);
-          assert.ok(Buffer.concat(s.parts.flatMap((p) => p.chunks.flatMap((c) => [...c.data]))).equals(Buffer.concat(s.body.buffers)));
+          const body = Buffer.concat(s.body.buffers);
+          assert.ok(Buffer.concat(s.parts.flatMap((p) => [...s.partData(p)])).equals(body));
+          assert.ok(Buffer.concat(s.chunks.flatMap((c) => [...s.chunkData(c)])).equals(body));
+          if (s.state === 'complete') {
+            // Compacted: one buffer of exactly the segment's bytes; chunks keep no views.
+            assert.equal(s.body.buffers.length, 1);
+            assert.equal(s.body.buffers[0]!.buffer.byteLength, s.byteLength);
+            assert.ok(s.chunks.every((c) => c.data === null));
+          }
         }
       }
     });
