@@ -52,3 +52,19 @@ export async function metric(base: string, name: string): Promise<number> {
   }
   return sum;
 }
+
+/** What bench/http.ts passes a load client (bench/load/*.ts) as its one JSON argument. */
+export interface ClientArgs {
+  readonly host: string;
+  readonly playbackPort: number;
+  readonly ingestPort: number;
+  readonly serverPid: number;
+  readonly clients: number;
+  readonly seconds: number;
+  /** Media sent at once before real time: a full window on the origin; the floor keeps none. */
+  readonly prefillSeconds: number;
+}
+
+export function clientArgs<T extends ClientArgs>(): T {
+  return JSON.parse(process.argv[2]!) as T;
+}

@@ -4,24 +4,12 @@
 // each carrying its index in its first payload bytes, so a reader knows when it has received
 // all of a chunk: at the last read before the next chunk's marker. Prints one JSON line.
 import { LivePublisher, MARKER, SyntheticEncoder } from '../lib/encoder.js';
-import { parseHint, waitForPlaylist } from '../lib/live.js';
+import { clientArgs, parseHint, waitForPlaylist, type ClientArgs } from '../lib/live.js';
 import { RawConnection } from '../lib/raw-http.js';
 import { percentile, sleep } from '../lib/stats.js';
 import { cpuMeter, rssBytes } from '../lib/system.js';
 
-interface Args {
-  readonly host: string;
-  readonly playbackPort: number;
-  readonly ingestPort: number;
-  readonly serverPid: number;
-  readonly clients: number;
-  readonly seconds: number;
-  /** Media sent at once before real time: a full window on the origin; the floor keeps none. */
-  readonly prefillSeconds: number;
-  readonly bitsPerSecond: number;
-}
-
-const args = JSON.parse(process.argv[2]!) as Args;
+const args = clientArgs<ClientArgs & { readonly bitsPerSecond: number }>();
 const base = `http://${args.host}:${args.playbackPort}`;
 const encoder = new SyntheticEncoder({ bitsPerSecond: args.bitsPerSecond, fragmentSeconds: 1 / 30, marked: true });
 const publisher = new LivePublisher(args.host, args.ingestPort, '/live/bench/v.mp4', encoder);

@@ -3,24 +3,12 @@
 // It is also the encoder, so "part published" is the moment this process handed the fragment
 // that completes the part to the ingest socket. Prints one JSON line.
 import { LivePublisher, SyntheticEncoder } from '../lib/encoder.js';
-import { metric, parseHint, parseHintBytes, waitForPlaylist, type Hint } from '../lib/live.js';
+import { clientArgs, metric, parseHint, parseHintBytes, waitForPlaylist, type Hint } from '../lib/live.js';
 import { RawConnection } from '../lib/raw-http.js';
 import { percentile, sleep } from '../lib/stats.js';
 import { cpuMeter, rssBytes } from '../lib/system.js';
 
-
-interface Args {
-  readonly host: string;
-  readonly playbackPort: number;
-  readonly ingestPort: number;
-  readonly serverPid: number;
-  readonly clients: number;
-  readonly seconds: number;
-  /** Media sent at once before real time: a full window on the origin; the floor keeps none. */
-  readonly prefillSeconds: number;
-}
-
-const args = JSON.parse(process.argv[2]!) as Args;
+const args = clientArgs();
 const base = `http://${args.host}:${args.playbackPort}`;
 const playlistPath = '/live/bench/v/index.m3u8';
 

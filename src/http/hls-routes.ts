@@ -122,14 +122,13 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
 /** A partial segment: sent whole once complete; the hinted one is held until then. */
 export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, msn: number, index: number): void {
   const stream = track.stream;
-  const headers = { 'Content-Type': contentType(track), 'Cache-Control': CacheControl.immutable };
   const answer = (): boolean => {
     const found = lookupPart(track, msn, index);
     if (found.kind === 'wait') return false;
     if (found.kind === 'ready') {
       const seg = track.findSegment(msn)!;
       const part = seg.parts[index]!;
-      sendBuffers(req, res, headers, seg.partData(part), part.byteLength);
+      sendBuffers(req, res, mediaHeaders(track, 'complete').headers, seg.partData(part), part.byteLength);
     } else {
       // "SHOULD respond with Not Found" for a hinted part that will never exist (6.2.6).
       ctx.metrics.mediaNotFound.inc({ reason: found.reason === 'gone' ? 'expired' : found.reason });
@@ -184,14 +183,19 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
 
 const segmentHeaderSets = new WeakMap<Track, { complete: HeaderSet; growing: HeaderSet }>();
 
-function segmentHeaders(track: Track, seg: Segment): HeaderSet {
+/** Headers of a track's media (segments and parts), complete or growing: made once per track. */
+function mediaHeaders(track: Track, state: 'complete' | 'growing'): HeaderSet {
   let sets = segmentHeaderSets.get(track);
   if (!sets) {
     const type = contentType(track);
     sets = { complete: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.immutable }), growing: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.growing }) };
     segmentHeaderSets.set(track, sets);
   }
-  return seg.state === 'complete' ? sets.complete : sets.growing;
+  return sets[state];
+}
+
+function segmentHeaders(track: Track, seg: Segment): HeaderSet {
+  return mediaHeaders(track, seg.state === 'complete' ? 'complete' : 'growing');
 }
 
 /**

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -69,16 +70,105 @@ export async function sample(page: Page, seconds: number): Promise<PlaybackSampl
   return samples;
 }
 
-/** The bits of the player globals the test pages use. */
-export interface HlsJs {
+/** The bits of the hls.js, shaka-player and dash.js globals the test pages use. */
+interface HlsJs {
   on(event: string, cb: (event: unknown, data: { fatal: boolean; details: string }) => void): void;
   loadSource(url: string): void;
   attachMedia(video: HTMLVideoElement): void;
   latency: number;
 }
-
-export interface PageGlobals {
+interface ShakaPlayer {
+  attach(video: HTMLVideoElement): Promise<void>;
+  configure(config: object): void;
+  addEventListener(type: string, cb: (e: { detail: { code: number; severity: number } }) => void): void;
+  load(url: string): Promise<void>;
+  getStats(): { liveLatency: number };
+}
+interface DashPlayer {
+  initialize(video: HTMLVideoElement, url: string, autoplay: boolean): void;
+  on(event: string, cb: (e: { error?: { code?: number; message?: string } }) => void): void;
+  getCurrentLiveLatency(): number;
+}
+interface PageGlobals {
   Hls: { new (config: object): HlsJs; Events: { ERROR: string } };
+  shaka: { polyfill: { installAll(): void }; Player: new () => ShakaPlayer };
+  dashjs: { MediaPlayer(): { create(): DashPlayer } };
   __errors: { fatal: boolean; details: string }[];
   __sample: () => PlaybackSample;
+}
+
+export type PlayerName = 'hls.js' | 'shaka' | 'dash.js';
+
+const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka.js', 'dash.js': '/dash.js' };
+
+/**
+ * Opens a page of `pageUrl`, plays `src` in one player (default settings, or its low-latency
+ * mode) until the video advances, samples it once a second for `seconds`, and reports what the
+ * player said and every URL the page requested. dash.js errors are all reported as fatal.
+ */
+export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean } = {}): Promise<PlayerReport> {
+  const page = await browser.newPage();
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(pageUrl);
+  await page.addScriptTag({ url: SCRIPT[player] });
+  await page.evaluate(
+    async ({ player, src, lowLatency }) => {
+      const w = window as unknown as PageGlobals;
+      const video = document.getElementById('v') as HTMLVideoElement;
+      const errors: PageGlobals['__errors'] = [];
+      w.__errors = errors;
+      // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
+      const read: { latency?: () => number | null } = {};
+      if (player === 'hls.js') {
+        const hls = new w.Hls(lowLatency ? { lowLatencyMode: true } : {});
+        hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.details }));
+        hls.loadSource(src);
+        hls.attachMedia(video);
+        void video.play();
+        read.latency = () => hls.latency;
+      } else if (player === 'shaka') {
+        w.shaka.polyfill.installAll();
+        const shaka = new w.shaka.Player();
+        await shaka.attach(video);
+        if (lowLatency) shaka.configure({ streaming: { lowLatencyMode: true } });
+        shaka.addEventListener('error', (e) => errors.push({ fatal: e.detail.severity === 2, details: String(e.detail.code) }));
+        await shaka.load(src);
+        void video.play();
+        read.latency = () => shaka.getStats().liveLatency;
+      } else {
+        const dash = w.dashjs.MediaPlayer().create();
+        dash.on('error', (e) => errors.push({ fatal: true, details: `${e.error?.code} ${e.error?.message}` }));
+        dash.initialize(video, src, true);
+        read.latency = () => dash.getCurrentLiveLatency();
+      }
+      w.__sample = () => ({
+        t: performance.now(),
+        currentTime: video.currentTime,
+        latency: read.latency!(),
+        buffered: video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0,
+        paused: video.paused,
+      });
+    },
+    { player, src, lowLatency: options.lowLatency ?? false },
+  );
+  await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
+  const samples = await sample(page, seconds);
+  const errors = (await page.evaluate(() => (window as unknown as PageGlobals).__errors)) ?? [];
+  await page.close();
+  return { samples, errors, requests };
+}
+
+/** Prints the playback and the mean live latency of the last ten samples. */
+export function summarize(name: string, samples: readonly PlaybackSample[]): void {
+  const tail = samples.map((s) => s.latency).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).slice(-10);
+  const avg = tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
+  console.log(`# ${name}: played ${(samples.at(-1)!.currentTime - samples[0]!.currentTime).toFixed(1)} s in ${samples.length - 1} s; live latency ${avg.toFixed(2)} s (last ${tail.length} samples: ${tail.map((x) => x.toFixed(2)).join(' ')})`);
+}
+
+/** Playback advanced nearly the whole time, and never stood still for five seconds. */
+export function assertPlayed(samples: readonly PlaybackSample[], seconds: number): void {
+  const advanced = samples.at(-1)!.currentTime - samples[0]!.currentTime;
+  assert.ok(advanced >= seconds - 5, `playback advanced ${advanced.toFixed(1)} s in ${seconds} s`);
+  for (let i = 5; i < samples.length; i++) assert.ok(samples[i]!.currentTime > samples[i - 5]!.currentTime, `time advances around sample ${i}`);
 }

@@ -15,6 +15,15 @@ const contPattern = z.string().refine((s) => s.includes('{segmentId}') && !/\{se
 const Segment = z.strictObject({ id: uint, timeBounds: TimeBounds.optional() });
 const segments = z.array(Segment).refine((s) => s.every((x, i) => i === 0 || x.id === s[i - 1]!.id + 1), 'segment ids must be consecutive');
 const Protection = z.strictObject({ type: z.enum(['cenc', 'cbcs']), systems: z.array(z.object({ schemeId: z.string() })).min(1) });
+/** Fields a track may carry itself or inherit from its switching set. */
+const inheritable = {
+  baseUrl: z.string().optional(),
+  codecs: z.string().optional(),
+  continuationPattern: contPattern.optional(),
+  initializationPattern: initPattern.optional(),
+  label: z.string().optional(),
+  mediaTimeOffset: ScaledValue.optional(),
+};
 const trackCommon = {
   id: z.string().min(1),
   bandwidth: uint.min(1),
@@ -22,12 +31,7 @@ const trackCommon = {
   startSegmentId: uint.optional(),
   startSequenceNumber: uint.optional(),
   averageBandwidth: uint.optional(),
-  baseUrl: z.string().optional(),
-  codecs: z.string().optional(),
-  continuationPattern: contPattern.optional(),
-  initializationPattern: initPattern.optional(),
-  label: z.string().optional(),
-  mediaTimeOffset: ScaledValue.optional(),
+  ...inheritable,
   segmentDuration: ScaledValue.optional(),
 };
 const VideoTrack = z.strictObject({
@@ -39,12 +43,7 @@ const AudioTrack = z.strictObject({ ...trackCommon, channels: uint.optional(), s
 const setCommon = {
   id: z.string().min(1),
   alignId: z.string().optional(),
-  baseUrl: z.string().optional(),
-  codecs: z.string().optional(),
-  continuationPattern: contPattern.optional(),
-  initializationPattern: initPattern.optional(),
-  label: z.string().optional(),
-  mediaTimeOffset: ScaledValue.optional(),
+  ...inheritable,
   protection: Protection.optional(),
 };
 const VideoSet = z

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { request } from 'undici';
-import { launchChromium, sample, startPageServer, type PageGlobals } from '../helpers/browser.js';
+import { launchChromium, playInPage, startPageServer } from '../helpers/browser.js';
 import { AAC, ffmpeg, FRAGMENTED, LIVE_SOURCE, run, X264, type FfmpegRun } from '../helpers/ffmpeg.js';
 import { get, getText, parseMaster, parseMedia, waitFor } from '../helpers/hls.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
@@ -102,26 +102,7 @@ describe('HLS with MPEG-TS segments', () => {
 
   it('plays in hls.js (headless Chromium) for 22 s', async () => {
     [browser, pages] = await Promise.all([launchChromium(), startPageServer()]);
-    const page = await browser.newPage();
-    const requests: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(pages.url);
-    await page.addScriptTag({ url: '/hls.js' });
-    await page.evaluate((src) => {
-      const w = window as unknown as PageGlobals;
-      const video = document.getElementById('v') as HTMLVideoElement;
-      const errors: PageGlobals['__errors'] = [];
-      w.__errors = errors;
-      const hls = new w.Hls({});
-      hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.details }));
-      hls.loadSource(src);
-      hls.attachMedia(video);
-      void video.play();
-      w.__sample = () => ({ t: performance.now(), currentTime: video.currentTime, latency: hls.latency, buffered: 0, paused: video.paused });
-    }, `${o.playback}/live/ts/master-ts.m3u8`);
-    await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
-    const samples = await sample(page, 22);
-    const errors = await page.evaluate(() => (window as unknown as PageGlobals).__errors);
+    const { samples, errors, requests } = await playInPage(browser, pages.url, 'hls.js', `${o.playback}/live/ts/master-ts.m3u8`, 22);
     const played = samples.at(-1)!.currentTime - samples[0]!.currentTime;
     console.log(`# hls.js (MPEG-TS): played ${played.toFixed(1)} s in 22 s; latency ${samples.at(-1)!.latency?.toFixed(2)} s`);
     assert.deepEqual(errors.filter((e) => e.fatal), []);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium, sample, startPageServer, type PlaybackSample } from '../helpers/browser.js';
+import { assertPlayed, launchChromium, playInPage, startPageServer, summarize } from '../helpers/browser.js';
 import { AAC, ffmpeg, LIVE_SOURCE, X264, type FfmpegRun } from '../helpers/ffmpeg.js';
 import { get, waitFor } from '../helpers/hls.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
@@ -10,37 +10,7 @@ import { startOrigin, type TestOrigin } from '../helpers/origin.js';
 const PLAY_SECONDS = 22;
 /** `DASH_FRAGMENTS=every_frame` pushes one fragment per frame (for the latency figures of the closing note). */
 const PER_FRAME = process.env.DASH_FRAGMENTS === 'every_frame';
-
-interface PageGlobals {
-  dashjs: { MediaPlayer(): { create(): DashPlayer }; MediaPlayerEvents?: unknown };
-  shaka: { polyfill: { installAll(): void }; Player: new () => ShakaPlayer };
-  __errors: { fatal: boolean; details: string }[];
-  __sample: () => PlaybackSample;
-}
-interface DashPlayer {
-  initialize(video: HTMLVideoElement, url: string, autoplay: boolean): void;
-  on(event: string, cb: (e: { error?: { code?: number; message?: string } }) => void): void;
-  getCurrentLiveLatency(): number;
-}
-interface ShakaPlayer {
-  attach(video: HTMLVideoElement): Promise<void>;
-  configure(config: object): void;
-  addEventListener(type: string, cb: (e: { detail: { code: number; severity: number } }) => void): void;
-  load(url: string): Promise<void>;
-  getStats(): { liveLatency: number };
-}
-
-function report(name: string, samples: PlaybackSample[]): void {
-  const tail = samples.map((s) => s.latency).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).slice(-10);
-  const avg = tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
-  console.log(`# ${name}${PER_FRAME ? ' (per-frame fragments)' : ''}: played ${(samples.at(-1)!.currentTime - samples[0]!.currentTime).toFixed(1)} s in ${samples.length - 1} s; live latency ${avg.toFixed(2)} s (last samples: ${tail.map((x) => x.toFixed(2)).join(' ')})`);
-}
-
-function assertPlayed(samples: PlaybackSample[]): void {
-  const advanced = samples.at(-1)!.currentTime - samples[0]!.currentTime;
-  assert.ok(advanced >= PLAY_SECONDS - 5, `playback advanced ${advanced.toFixed(1)} s in ${PLAY_SECONDS} s`);
-  for (let i = 5; i < samples.length; i++) assert.ok(samples[i]!.currentTime > samples[i - 5]!.currentTime, `time advances around sample ${i}`);
-}
+const FRAGMENTS = PER_FRAME ? ' (per-frame fragments)' : '';
 
 /** Real ffmpeg LL-DASH push → origin → dash.js and shaka-player in Debian's headless Chromium. */
 describe('LL-DASH in real players', () => {
@@ -73,68 +43,17 @@ describe('LL-DASH in real players', () => {
   });
 
   it(`dash.js plays the low-latency MPD for ${PLAY_SECONDS} s with no error`, async () => {
-    const page = await browser.newPage();
-    const segmentRequests: string[] = [];
-    page.on('request', (r) => {
-      if (r.url().endsWith('.m4s')) segmentRequests.push(r.url());
-    });
-    await page.goto(pages.url);
-    await page.addScriptTag({ url: '/dash.js' });
-    await page.evaluate((src) => {
-      const w = window as unknown as PageGlobals;
-      const video = document.getElementById('v') as HTMLVideoElement;
-      const errors: PageGlobals['__errors'] = [];
-      w.__errors = errors;
-      const player = w.dashjs.MediaPlayer().create();
-      player.on('error', (e) => errors.push({ fatal: true, details: `${e.error?.code} ${e.error?.message}` }));
-      player.initialize(video, src, true);
-      w.__sample = () => ({
-        t: performance.now(),
-        currentTime: video.currentTime,
-        latency: player.getCurrentLiveLatency(),
-        buffered: video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0,
-        paused: video.paused,
-      });
-    }, `${o.playback}/live/dplay/manifest.mpd`);
-    await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
-    const samples = await sample(page, PLAY_SECONDS);
-    const errors = await page.evaluate(() => (window as unknown as PageGlobals).__errors);
-    report('dash.js (default settings)', samples);
+    const { samples, errors, requests } = await playInPage(browser, pages.url, 'dash.js', `${o.playback}/live/dplay/manifest.mpd`, PLAY_SECONDS);
+    summarize(`dash.js (default settings)${FRAGMENTS}`, samples);
     assert.deepEqual(errors, []);
-    assertPlayed(samples);
-    assert.ok(segmentRequests.length > 10);
-    await page.close();
+    assertPlayed(samples, PLAY_SECONDS);
+    assert.ok(requests.filter((u) => u.endsWith('.m4s')).length > 10);
   });
 
   it(`shaka-player plays the same MPD for ${PLAY_SECONDS} s with no error`, async () => {
-    const page = await browser.newPage();
-    await page.goto(pages.url);
-    await page.addScriptTag({ url: '/shaka.js' });
-    await page.evaluate(async (src) => {
-      const w = window as unknown as PageGlobals;
-      const video = document.getElementById('v') as HTMLVideoElement;
-      const errors: PageGlobals['__errors'] = [];
-      w.__errors = errors;
-      w.shaka.polyfill.installAll();
-      const player = new w.shaka.Player();
-      await player.attach(video);
-      player.addEventListener('error', (e) => errors.push({ fatal: e.detail.severity === 2, details: String(e.detail.code) }));
-      await player.load(src);
-      void video.play();
-      w.__sample = () => ({
-        t: performance.now(),
-        currentTime: video.currentTime,
-        latency: player.getStats().liveLatency,
-        buffered: video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0,
-        paused: video.paused,
-      });
-    }, `${o.playback}/live/dplay/manifest.mpd`);
-    await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
-    const samples = await sample(page, PLAY_SECONDS);
-    const errors = await page.evaluate(() => (window as unknown as PageGlobals).__errors);
-    report('shaka-player (default settings)', samples);
+    const { samples, errors } = await playInPage(browser, pages.url, 'shaka', `${o.playback}/live/dplay/manifest.mpd`, PLAY_SECONDS);
+    summarize(`shaka-player (default settings)${FRAGMENTS}`, samples);
     assert.deepEqual(errors.filter((e) => e.fatal), [], JSON.stringify(errors));
-    assertPlayed(samples);
-    await page.close();
+    assertPlayed(samples, PLAY_SECONDS);
   });
 });
