@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   MALFORMED_MEDIA: 400,
   TRACK_LIMIT: 400,
   NOT_FOUND: 404,
+  /** Exists, but has nothing to serve yet (a stream before its first complete segment): 404, no-store. */
+  NOT_YET: 404,
   METHOD_NOT_ALLOWED: 405,
   INGEST_TIMEOUT: 408,
   INIT_REQUIRED: 412,

@@ -63,6 +63,12 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     labelNames: ['reason'],
     registers: [registry],
   });
+  const faults = new Counter({
+    name: 'origin_faults_total',
+    help: 'Unexpected exceptions caught at a request boundary (ingest, playback, live body, held request): each one cut only its request',
+    labelNames: ['site'],
+    registers: [registry],
+  });
   streams.removed.subscribe((stream) => {
     for (const track of stream.tracks.keys()) {
       const labels = { stream: stream.name, track };
@@ -96,7 +102,7 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     }
     histogram.observe(seconds);
   };
-  return { registry, observeRequest, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound };
+  return { registry, observeRequest, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound, faults };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -88,7 +88,14 @@ export class LoopingSource {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const s of this.sessions) s.abort();
+    for (const s of this.sessions) {
+      try {
+        s.abort();
+      } catch (err) {
+        s.fail();
+        this.onError(err);
+      }
+    }
   }
 
   private dueMs(i: number): number {

@@ -165,6 +165,7 @@ function prefetchLines(lines: string[], track: Track, mapped: number, discontinu
 
 /** Whether an audio track's part of segment `msn` is final: complete, a gap, or never coming. */
 export function audioSettled(audio: Track, msn: number): boolean {
+  if (msn <= audio.quietThrough) return true;
   const seg = audio.findSegment(msn);
   if (seg) return seg.state !== 'open';
   return audio.state !== 'active' || audio.stream.ended || (audio.lastMsn ?? -1) > msn;

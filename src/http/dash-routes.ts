@@ -37,7 +37,7 @@ export function sendMpd(ctx: DashContext, req: IncomingMessage, res: ServerRespo
   );
   if (!rendered) {
     res.setHeader('Retry-After', '1');
-    return sendError(req, res, new OriginError('NOT_READY', `stream '${stream.name}' has no complete segment yet`), CacheControl.notYet);
+    return sendError(req, res, new OriginError('NOT_YET', `stream '${stream.name}' has no complete segment yet`), CacheControl.notYet);
   }
   const etag = rendered.etag;
   const cacheControl = CacheControl.mpd(stream.nominalSegmentDuration ?? stream.options.targetDuration);

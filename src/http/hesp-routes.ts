@@ -36,7 +36,7 @@ export function sendHespManifest(ctx: HespContext, req: IncomingMessage, res: Se
   const rendered = ctx.playlists.get(stream, 'hesp', version, () => renderHespManifest(stream, trackerOf(stream), { nowMs: ctx.now(), utcUrl: '/utc' }));
   if (!rendered) {
     res.setHeader('Retry-After', '1');
-    return sendError(req, res, new OriginError('NOT_READY', `stream '${stream.name}' has no complete segment yet`), CacheControl.notYet);
+    return sendError(req, res, new OriginError('NOT_YET', `stream '${stream.name}' has no complete segment yet`), CacheControl.notYet);
   }
   sendPrepared(req, res, rendered.response(HESP_JSON_TYPE, CacheControl.shortError, acceptsGzip(req.headers['accept-encoding'])));
 }

@@ -14,8 +14,9 @@ import { parseOpenRange, rangeReady, sendSegmentRange } from './live-range.js';
 import { acceptsGzip, type Rendered, type RenderedCache } from './rendered-cache.js';
 import { headerSet, prepare, sendBuffers, sendError, sendLive, sendPrepared, type HeaderSet, type Prepared } from './respond.js';
 import type { WaiterList } from './waiters.js';
+import { guarded, type FaultSink } from './guard.js';
 
-export interface HlsContext {
+export interface HlsContext extends FaultSink {
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly playlists: RenderedCache;
@@ -40,7 +41,7 @@ function contentType(track: Track): string {
 
 function notReady(req: IncomingMessage, res: ServerResponse, what: string): void {
   res.setHeader('Retry-After', '1');
-  sendError(req, res, new OriginError('NOT_READY', `${what} has no complete segment yet`), CacheControl.notYet);
+  sendError(req, res, new OriginError('NOT_YET', `${what} has no complete segment yet`), CacheControl.notYet);
 }
 
 function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rendered, cacheControl: string): void {
@@ -102,19 +103,19 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const started = ctx.now();
   const leave = ctx.waiters(track).add(
     started + holdLimitMs(stream),
-    () => {
+    guarded(ctx, 'held-request', req, res, true, () => {
       if (!isSatisfied(track, decision.target)) return false;
       res.off('close', leave);
       ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
       sendPlaylist(req, res, render()!, blocking);
       return true;
-    },
-    () => {
+    }),
+    guarded(ctx, 'held-request', req, res, undefined, () => {
       res.off('close', leave);
       ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
       ctx.metrics.hlsBlockingRejections.inc({ status: '503', reason: 'hold-timeout' });
       sendError(req, res, new OriginError('NOT_READY', `playlist of '${track.name}' did not reach ${decision.target.msn}${decision.target.part === null ? '' : `.${decision.target.part}`} within three target durations`), CacheControl.noStore);
-    },
+    }),
   );
   res.on('close', leave);
 }
@@ -157,7 +158,7 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
       }
       if (range && seg.state === 'open') {
         if (!rangeReady(seg, range)) return false;
-        sendSegmentRange(req, res, segmentHeaders(track, seg).headers, track, seg, range);
+        sendSegmentRange(ctx, req, res, segmentHeaders(track, seg).headers, track, seg, range);
         return true;
       }
       sendLive(req, res, segmentHeaders(track, seg), seg.body);
@@ -216,18 +217,18 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
     leaves.push(
       ctx.waiters(track).add(
         deadline,
-        () => {
+        guarded(ctx, 'held-request', req, res, true, () => {
           if (done) return true;
           if (!answer()) return false;
           leaveAll();
           return true;
-        },
-        () => {
+        }),
+        guarded(ctx, 'held-request', req, res, undefined, () => {
           if (done) return;
           leaveAll();
           ctx.metrics.mediaNotFound.inc({ reason: 'future' });
           sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
-        },
+        }),
       ),
     );
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError, codeOf, reasonOf, statusOf } from '../errors.js';
 import { IngestSession, type IngestObserver } from '../ingest/session.js';
+import { reportFault } from './guard.js';
 import { parseIngestPath } from '../ingest/path.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -45,7 +46,7 @@ export function ingestObserver(metrics: Metrics, logger: Logger): IngestObserver
  */
 export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, res: ServerResponse) => void {
   const observer = ingestObserver(ctx.metrics, ctx.logger);
-  return (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = ctx.now();
     const reply = (status: number, body: string, close = false): void => {
       if (res.headersSent) return;
@@ -55,7 +56,7 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
     res.on('close', () => ctx.metrics.observeRequest('ingest', 'ingest', res.statusCode, 0));
     const reject = (err: unknown, extra: Record<string, unknown> = {}): void => {
       ctx.metrics.ingestErrors.inc({ reason: codeOf(err).toLowerCase() });
-      ctx.logger.warn({ method: req.method, url: req.url, status: statusOf(err), reason: reasonOf(err), ...extra, ...(err instanceof OriginError ? {} : { err }) }, 'ingest rejected');
+      ctx.logger.warn({ method: req.method, url: req.url, status: statusOf(err), reason: reasonOf(err), ...extra }, 'ingest rejected');
       reply(statusOf(err), `${statusOf(err)} ${codeOf(err)}: ${reasonOf(err)}\n`, true);
       res.on('finish', () => req.destroy());
     };
@@ -86,10 +87,26 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
     const session = new IngestSession(ctx.streams, path.stream, path.name, { maxBoxSize: ctx.maxBoxSize, now: ctx.now, observer });
     const where = { stream: path.stream, name: path.name };
     let done = false;
+    // The boundary of this request: an exception that is not an OriginError is a fault of the
+    // origin. It is logged and counted, the tracks the body touched are reset (a discontinuity,
+    // never a half-applied chunk), the request gets a 500, and the process and every other
+    // stream go on.
+    const fault = (err: unknown): void => {
+      reportFault(ctx, 'ingest', err, { ...where, tracks: session.trackNames(), bytes: session.bytes });
+      session.fail();
+    };
+    const abortSession = (): void => {
+      try {
+        session.abort();
+      } catch (err) {
+        fault(err);
+      }
+    };
     const fail = (err: unknown): void => {
       if (done) return;
       done = true;
-      session.abort();
+      if (err instanceof OriginError) abortSession();
+      else fault(err);
       reject(err, { ...where, bytes: session.bytes, chunks: session.chunks });
     };
     ctx.logger.debug({ ...where, method: req.method, url: req.url, remote: req.socket.remoteAddress }, 'ingest request');
@@ -128,9 +145,18 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
     req.on('close', () => {
       if (done) return;
       done = true;
-      session.abort();
+      abortSession();
       ctx.metrics.ingestErrors.inc({ reason: 'connection_lost' });
       ctx.logger.warn({ ...where, bytes: session.bytes, chunks: session.chunks, ms: ctx.now() - started }, 'ingest connection lost mid-body; the partial chunk is dropped');
     });
+  };
+  return (req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      reportFault(ctx, 'ingest', err, { url: req.url });
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end('500 INTERNAL: internal error\n');
+    }
   };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Segment } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
+import { guarded, type FaultSink } from './guard.js';
 import { CORS_HEADERS, sendBuffers } from './respond.js';
 
 /** RFC 8673: a last-byte-pos this large says "to the end, however long it gets". */
@@ -74,7 +75,7 @@ function writeSpan(res: ServerResponse, buffers: readonly Buffer[], from: number
  * bytes N-LAST/*`, chunked), part-atomic: "MUST NOT transmit any byte of a Partial Segment until
  * all of its bytes can be transmitted" (RFC 8216bis 6.2.6), each part in turn as it completes.
  */
-export function sendSegmentRange(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, track: Track, seg: Segment, range: RequestedRange): void {
+export function sendSegmentRange(sink: FaultSink, req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, track: Track, seg: Segment, range: RequestedRange): void {
   const body = seg.body;
   if (body.state === 'aborted') {
     res.destroy();
@@ -117,8 +118,9 @@ export function sendSegmentRange(req: IncomingMessage, res: ServerResponse, head
     return false;
   };
   if (pump()) return;
+  const step = guarded(sink, 'live-body', req, res, true, pump);
   const leave = track.changed.subscribe(() => {
-    if (pump()) leave();
+    if (step()) leave();
   });
   res.on('close', leave);
 }

@@ -13,6 +13,7 @@ import { sendTsSegment, TsCache } from './ts-routes.js';
 import { sendHespManifest, sendHespPacket, type HespContext } from './hesp-routes.js';
 import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
+import { reportFault } from './guard.js';
 
 export interface PlaybackContext {
   readonly streams: StreamRegistry;
@@ -43,18 +44,21 @@ const INIT = /^init-(\d{1,9})\.mp4$/;
 /** The playback listener: one small router; every error goes through sendError. */
 export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   const lists = new Map<Track, WaiterList>();
+  const tsCache = new TsCache(ctx.tsCacheBytes);
   ctx.streams.removed.subscribe((stream) => {
     for (const t of stream.tracks.values()) lists.delete(t);
+    tsCache.forget(stream.tag);
   });
   const hls: HlsContext = {
     metrics: ctx.metrics,
+    logger: ctx.logger,
     now: ctx.now,
     playlists: new RenderedCache(),
     partAddressing: ctx.partAddressing,
     waiters(track) {
       let list = lists.get(track);
       if (!list) {
-        list = new WaiterList(track);
+        list = new WaiterList(track, (err) => reportFault(ctx, 'held-request', err, { stream: track.stream.name, track: track.name }));
         lists.set(track, list);
       }
       return list;
@@ -62,13 +66,15 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   };
 
   const dash: DashContext = { playlists: hls.playlists, targetLatency: ctx.targetLatency };
-  const tsCache = new TsCache(ctx.tsCacheBytes);
   const hesp: HespContext = { playlists: hls.playlists, metrics: ctx.metrics, now: ctx.now };
 
   const debug = ctx.logger.isLevelEnabled('debug');
+  const onResponseError = (err: Error): void => reportFault(ctx, 'playback', err);
   const handler = ((req, res) => {
     const started = performance.now();
     let route: RouteClass = 'other';
+    // A write after the end (a bug) emits 'error' on the response: logged, never uncaught.
+    res.on('error', onResponseError);
     res.on('close', () => {
       const seconds = (performance.now() - started) / 1000;
       ctx.metrics.observeRequest('playback', route, res.statusCode, seconds);
@@ -165,15 +171,18 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       }
       throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
     } catch (err) {
+      if (!(err instanceof OriginError)) reportFault(ctx, 'playback', err, { url: req.url });
       if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4|ts)$/.test(req.url?.split('?')[0] ?? '')) {
         ctx.metrics.mediaNotFound.inc({ reason: 'unknown' });
       }
       sendError(req, res, err);
     }
   }) as PlaybackHandler;
+  let sweeps = 0;
   handler.sweep = () => {
     const now = ctx.now();
     for (const list of lists.values()) list.expire(now);
+    if (++sweeps % 100 === 0) tsCache.trimIdle();
   };
   handler.held = () => {
     let n = 0;

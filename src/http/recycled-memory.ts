@@ -7,6 +7,7 @@
 export class RecycledMemory {
   private readonly free: Buffer[] = [];
   private freeBytes = 0;
+  private takes = 0;
 
   /** At most `maxFreeBytes` are kept waiting for reuse. */
   constructor(private readonly maxFreeBytes: number) {}
@@ -17,6 +18,7 @@ export class RecycledMemory {
 
   /** A block of at least `size` bytes: the smallest kept one that fits without wasting a third, else a new one. */
   take(size: number): Buffer {
+    this.takes++;
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const len = this.free[i]!.length;
@@ -35,6 +37,15 @@ export class RecycledMemory {
     if (this.freeBytes + block.length > this.maxFreeBytes) return;
     this.free.push(block);
     this.freeBytes += block.length;
+  }
+
+  /** Called once in a while: what waited a whole period with no render to take it is let go. */
+  trimIdle(): void {
+    if (this.takes === 0) {
+      this.free.length = 0;
+      this.freeBytes = 0;
+    }
+    this.takes = 0;
   }
 }
 

@@ -11,6 +11,7 @@ import { CacheControl } from './cache-policy.js';
 import { CORS_HEADERS, sendBuffers, sendError } from './respond.js';
 import { holdFor, type HlsContext } from './hls-routes.js';
 import { RecycledMemory } from './recycled-memory.js';
+import { guarded, type FaultSink } from './guard.js';
 
 const TS_TYPE = 'video/mp2t';
 
@@ -75,6 +76,17 @@ export class TsCache {
   get bytes(): number {
     return this.cache.calculatedSize;
   }
+
+  /** Drops every segment of a stream instance (it was removed: nobody can ask for them again). */
+  forget(tag: string): void {
+    const prefix = `${tag}|`;
+    for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.cache.delete(key);
+  }
+
+  /** A periodic tick: idle recycled memory is released. */
+  trimIdle(): void {
+    this.memory.trimIdle();
+  }
 }
 
 type AudioState = { readonly kind: 'segment'; readonly segment: Segment } | { readonly kind: 'none' } | { readonly kind: 'wait' };
@@ -125,7 +137,7 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
       res.once('close', lease.done);
       sendBuffers(req, res, headers, [lease.bytes], lease.bytes.length);
     } else {
-      streamTsSegment(req, res, headers, msn, source);
+      streamTsSegment(ctx, req, res, headers, msn, source);
     }
     return true;
   };
@@ -143,7 +155,7 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
 }
 
 /** Remuxes a segment in production as its CMAF chunks land; destroyed if its ingest dies. */
-function streamTsSegment(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, msn: number, source: TsSource): void {
+function streamTsSegment(sink: FaultSink, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, msn: number, source: TsSource): void {
   res.writeHead(200, { ...CORS_HEADERS, ...headers });
   if (req.method === 'HEAD') {
     res.end();
@@ -160,7 +172,8 @@ function streamTsSegment(req: IncomingMessage, res: ServerResponse, headers: Rec
   let videoFed = 0;
   let audioFed = 0;
   let finished = false;
-  const pump = (): void => {
+  // A sample the remux cannot carry ends this response, never the ingest that woke it.
+  const pump = guarded(sink, 'ts-remux', req, res, undefined, (): void => {
     if (finished) return;
     if (bodies.some((b) => b.state === 'aborted')) {
       finished = true;
@@ -184,7 +197,7 @@ function streamTsSegment(req: IncomingMessage, res: ServerResponse, headers: Rec
       finished = true;
       res.end();
     }
-  };
+  });
   const leaves = [source.video?.track, source.audio?.track].filter((t) => t !== undefined).map((t) => t.changed.subscribe(pump));
   res.on('close', () => {
     for (const leave of leaves) leave();

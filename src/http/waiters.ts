@@ -16,7 +16,11 @@ interface Waiter {
 export class WaiterList {
   private readonly waiters = new Set<Waiter>();
 
-  constructor(track: Track) {
+  constructor(
+    track: Track,
+    /** A waiter that threw (its own boundary failed): it is dropped, the others are still woken. */
+    private readonly onFault: (err: unknown) => void,
+  ) {
     track.changed.subscribe(() => this.wake());
   }
 
@@ -31,14 +35,25 @@ export class WaiterList {
   }
 
   wake(): void {
-    for (const w of this.waiters) if (w.check()) this.waiters.delete(w);
+    for (const w of this.waiters) {
+      try {
+        if (w.check()) this.waiters.delete(w);
+      } catch (err) {
+        this.waiters.delete(w);
+        this.onFault(err);
+      }
+    }
   }
 
   expire(nowMs: number): void {
     for (const w of this.waiters) {
       if (w.deadline > nowMs) break;
       this.waiters.delete(w);
-      w.expire();
+      try {
+        w.expire();
+      } catch (err) {
+        this.onFault(err);
+      }
     }
   }
 }

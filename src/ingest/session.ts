@@ -98,6 +98,21 @@ export class IngestSession {
     for (const t of this.fed) t.interrupt();
   }
 
+  /**
+   * An unexpected fault escaped while this body was being applied: nothing more is read, and every
+   * track it touched is reset (its segment in production cut, a discontinuity next). Never throws.
+   */
+  fail(): void {
+    this.closed = true;
+    this.reader.reset();
+    for (const t of new Set([...this.fed, ...this.tracks.values()])) t.reset();
+  }
+
+  /** Names of the tracks this body wrote to (or declared), for log lines. */
+  trackNames(): string[] {
+    return [...new Set([...this.fed, ...this.tracks.values()])].map((t) => t.name);
+  }
+
   private existingStream(): Stream | undefined {
     const s = this.stream ?? this.registry.get(this.streamName);
     return s && !s.ended ? s : undefined;
@@ -116,6 +131,7 @@ export class IngestSession {
       const name = trackName(this.name, init, info);
       const isNew = !stream.tracks.has(name);
       const track = stream.addTrack(name, info, singleTrackInit(init, info.trackId));
+      track.heard(this.options.now());
       this.tracks.set(info.trackId, track);
       this.options.observer?.track(stream, track, isNew);
     }

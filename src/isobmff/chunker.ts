@@ -4,6 +4,7 @@ import { BRAND_LMSG, EMSG, FREE, FTYP, MDAT, MFRA, MOOF, MOOV, PRFT, SIDX, SKIP,
 import { parseMoof, type MovieFragment } from './fragment.js';
 import { parseInit, type InitSegment } from './init.js';
 import { runFromFragment, type SampleRun } from './sample-run.js';
+import { checkRun } from './validate.js';
 
 /** One single-track CMAF chunk as it came out of an ingest body. */
 export interface IngestChunk {
@@ -47,7 +48,7 @@ export class CmafChunker {
   private ftyp: Buffer | undefined;
   private prefix: Buffer[] = [];
   private prft: ProducerReferenceTime | undefined;
-  private moof: { box: Box; fragment: MovieFragment } | null = null;
+  private moof: { box: Box; fragment: MovieFragment; init: InitSegment } | null = null;
 
   constructor(
     private readonly sink: ChunkerSink,
@@ -82,7 +83,7 @@ export class CmafChunker {
         const init = this.currentInit();
         if (!init) throw new OriginError('INIT_REQUIRED', 'media fragment before any init segment (send ftyp+moov first)');
         const byId = new Map(init.tracks.map((t) => [t.trackId, t.defaults]));
-        this.moof = { box, fragment: parseMoof(box.data, box.headerSize, box.offset, (id) => byId.get(id)) };
+        this.moof = { box, fragment: parseMoof(box.data, box.headerSize, box.offset, (id) => byId.get(id)), init };
         return;
       }
       case MDAT:
@@ -119,22 +120,26 @@ export class CmafChunker {
     const payloadEnd = mdat.offset + mdat.data.length - moofStart;
     const adjacent = mdat.offset === moofStart + moof.box.data.length;
     const single = fragment.trafs.length === 1;
-    for (const traf of fragment.trafs) {
+    // Every track fragment is checked before any reaches the timeline: a muxed fragment is taken whole or not at all.
+    const runs = fragment.trafs.map((traf) => {
       for (const r of traf.dataRanges) {
         if (r.length > 0 && (r.start < payloadStart || r.start + r.length > payloadEnd)) {
           throw malformed(`track ${traf.trackId} sample data [${r.start}, ${r.start + r.length}) lies outside the mdat payload [${payloadStart}, ${payloadEnd})`);
         }
       }
-      const payload = gather(mdat, payloadStart, traf.dataRanges);
-      const run = runFromFragment(traf, fragment.sequenceNumber, payload);
+      const run = runFromFragment(traf, fragment.sequenceNumber, gather(mdat, payloadStart, traf.dataRanges));
+      checkRun(run, moof.init.tracks.find((t) => t.trackId === traf.trackId)!);
+      return run;
+    });
+    fragment.trafs.forEach((traf, i) => {
       const passthrough = single && adjacent && !traf.explicitBaseOffset;
       this.sink.chunk({
-        run,
+        run: runs[i]!,
         prefix: single ? prefix : [],
         wire: passthrough ? [...prefix, moof.box.data, mdat.data] : null,
         prft: prft && prft.referenceTrackId === traf.trackId ? prft : single ? prft : undefined,
       });
-    }
+    });
   }
 }
 

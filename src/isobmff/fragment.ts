@@ -1,6 +1,7 @@
 import { malformed } from '../errors.js';
 import { findBox, forEachBox, requirePayload } from './boxes.js';
 import { MFHD, TFDT, TFHD, TRAF, TRUN } from './fourcc.js';
+import { MAX_RUN_SAMPLES } from './validate.js';
 
 /** `trex` defaults of one track (ISO/IEC 14496-12 8.8.3). */
 export interface TrackDefaults {
@@ -58,8 +59,6 @@ export function isSyncSample(flags: number): boolean {
   return (flags & SAMPLE_NON_SYNC) === 0;
 }
 
-/** Most samples a single traf may declare; guards allocations against hostile sample counts. */
-const MAX_SAMPLES = 1 << 20;
 
 /**
  * Parses a complete `moof` box. `moofStreamOffset` is the moof's position in the byte stream it
@@ -159,10 +158,11 @@ function parseTraf(
     requirePayload(box, 8);
     const vf = buf.readUInt32BE(box.payload);
     const count = buf.readUInt32BE(box.payload + 4);
+    if (count > MAX_RUN_SAMPLES) throw malformed(`trun of track ${trackId} declares ${count} samples (at most ${MAX_RUN_SAMPLES})`);
     truns.push({ payload: box.payload, end: box.end, flags: vf & 0xffffff, version: vf >>> 24, count });
     total += count;
   });
-  if (total > MAX_SAMPLES) throw malformed(`traf declares ${total} samples`);
+  if (total > MAX_RUN_SAMPLES) throw malformed(`the truns of track ${trackId} declare ${total} samples (at most ${MAX_RUN_SAMPLES})`);
   if (tfhdFlags & TFHD_DURATION_IS_EMPTY && total > 0) throw malformed('traf marked duration-is-empty carries samples');
   const durations = new Uint32Array(total);
   const sizes = new Uint32Array(total);

@@ -2,7 +2,8 @@ import { OriginError, malformed } from '../errors.js';
 import { findBox, forEachBox, requirePayload, writeBoxHeader, type ChildBox } from './boxes.js';
 import { aacCodecString, parseAudioSpecificConfig } from './codecs/aac.js';
 import { parseEsds } from './codecs/descriptors.js';
-import { avcCodecString, hevcCodecString } from './codecs/video.js';
+import { nalLengthSize } from './codecs/nal.js';
+import { avcCodecString, hevcCodecString, parseAvcC } from './codecs/video.js';
 import { fourcc, fourccToString, MOOV, MVEX, TRAK, TREX, TKHD } from './fourcc.js';
 import type { TrackDefaults } from './fragment.js';
 
@@ -30,6 +31,8 @@ export interface TrackInfo {
   /** btrt or esds bit rates when the encoder declared them. */
   readonly declaredMaxBitrate?: number;
   readonly declaredAvgBitrate?: number;
+  /** Size of the NAL unit length fields of H.264/HEVC samples (1, 2 or 4). */
+  readonly nalLengthSize?: number;
 }
 
 /** A parsed CMAF header: ftyp + moov, one entry per track. */
@@ -126,6 +129,7 @@ function parseTrak(buf: Buffer, trak: ChildBox, trexById: Map<number, TrackDefau
     const config = findBox(buf, entry.payload + 78, entry.end, isAvc ? AVCC : HVCC);
     if (!config) throw malformed(`${sampleEntry} sample entry of track ${trackId} has no ${isAvc ? 'avcC' : 'hvcC'}`);
     const codecConfig = buf.subarray(config.payload, config.end);
+    const nalLength = isAvc ? parseAvcC(codecConfig).lengthSize : nalLengthSize('hevc', codecConfig);
     const btrt = readBtrt(buf, entry.payload + 78, entry.end);
     return {
       trackId,
@@ -137,6 +141,7 @@ function parseTrak(buf: Buffer, trak: ChildBox, trexById: Map<number, TrackDefau
       width,
       height,
       codecConfig,
+      nalLengthSize: nalLength,
       defaults,
       editMediaTime,
       ...btrt,

@@ -39,23 +39,30 @@ export function runDuration(run: SampleRun, from = 0, to = run.durations.length)
   return d;
 }
 
-/** Samples `[from, to)` of a run, sharing its memory. */
-export function sliceRun(run: SampleRun, from: number, to: number): SampleRun {
-  let byteStart = 0;
-  for (let i = 0; i < from; i++) byteStart += run.sizes[i]!;
+/**
+ * Samples `[from, to)` of a run, sharing its memory. A caller walking the run passes the byte
+ * offset of `from` and the ticks before it, so that slicing a run into k pieces stays linear.
+ */
+export function sliceRun(run: SampleRun, from: number, to: number, byteStart = byteOffsetOf(run, from), ticksBefore = runDuration(run, 0, from)): SampleRun {
   let byteEnd = byteStart;
   for (let i = from; i < to; i++) byteEnd += run.sizes[i]!;
   return {
     trackId: run.trackId,
     sequenceNumber: run.sequenceNumber,
     sampleDescriptionIndex: run.sampleDescriptionIndex,
-    baseMediaDecodeTime: run.baseMediaDecodeTime + BigInt(runDuration(run, 0, from)),
+    baseMediaDecodeTime: run.baseMediaDecodeTime + BigInt(ticksBefore),
     durations: run.durations.subarray(from, to),
     sizes: run.sizes.subarray(from, to),
     flags: run.flags.subarray(from, to),
     ctos: run.ctos.subarray(from, to),
     payload: run.payload.subarray(byteStart, byteEnd),
   };
+}
+
+function byteOffsetOf(run: SampleRun, index: number): number {
+  let at = 0;
+  for (let i = 0; i < index; i++) at += run.sizes[i]!;
+  return at;
 }
 
 /** Index of every sync sample of the run. */

@@ -1,37 +1,9 @@
 import { malformed } from '../errors.js';
-
-/** What an H.264 access unit needs in Annex B: start codes, an AUD, the parameter sets at an IDR. */
-export interface AvcConfig {
-  /** NAL length field size in the samples (avcC lengthSizeMinusOne + 1). */
-  readonly lengthSize: number;
-  /** SPS and PPS from avcC, each behind a 4-byte start code. */
-  readonly parameterSets: Buffer;
-}
+export { parseAvcC, type AvcConfig } from '../isobmff/codecs/video.js';
 
 export const START_CODE = Buffer.from([0, 0, 0, 1]);
 /** access_unit_delimiter_rbsp with primary_pic_type 7 ("any"). */
 export const AUD = Buffer.from([0, 0, 0, 1, 0x09, 0xf0]);
-
-export function parseAvcC(avcC: Buffer): AvcConfig {
-  if (avcC.length < 7) throw malformed('avcC is truncated');
-  const lengthSize = (avcC[4]! & 3) + 1;
-  if (lengthSize === 3) throw malformed('avcC NAL length size 3 is not allowed');
-  const sets: Buffer[] = [];
-  let at = 5;
-  const readSets = (count: number): void => {
-    for (let i = 0; i < count; i++) {
-      if (at + 2 > avcC.length) throw malformed('avcC parameter set is truncated');
-      const len = avcC.readUInt16BE(at);
-      if (at + 2 + len > avcC.length) throw malformed('avcC parameter set is truncated');
-      sets.push(START_CODE, avcC.subarray(at + 2, at + 2 + len));
-      at += 2 + len;
-    }
-  };
-  readSets(avcC[at++]! & 0x1f);
-  if (at >= avcC.length) throw malformed('avcC has no PPS count');
-  readSets(avcC[at++]!);
-  return { lengthSize, parameterSets: Buffer.concat(sets) };
-}
 
 /** The NAL structure of one sample: how large it is in Annex B and what it already carries. */
 export interface AvcSampleLayout {

@@ -16,8 +16,8 @@ export function measureBitrate(track: Track): Bitrate | undefined {
   let seconds = 0;
   let peak = 0;
   for (const s of track.listedSegments()) {
-    if (s.state !== 'complete') continue;
     const sec = s.seconds;
+    if (s.state !== 'complete' || !(sec > 0)) continue;
     bytes += s.byteLength;
     seconds += sec;
     if (sec >= MIN_PEAK_SECONDS) peak = Math.max(peak, (s.byteLength * 8) / sec);

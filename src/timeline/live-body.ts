@@ -46,7 +46,21 @@ export class LiveBody {
       this.buffers.push(b);
       this.size += b.length;
     }
-    if (this.readers) for (const r of this.readers) r.data(buffers);
+    if (this.readers) for (const r of this.readers) this.deliver(r, () => r.data(buffers));
+  }
+
+  /** A reader that throws is dropped and aborted: it never disturbs the producer or the other readers. */
+  private deliver(reader: LiveBodyReader, call: () => void): void {
+    try {
+      call();
+    } catch {
+      this.readers?.delete(reader);
+      try {
+        reader.abort();
+      } catch {
+        // The reader is gone either way.
+      }
+    }
   }
 
   complete(): void {
@@ -54,7 +68,7 @@ export class LiveBody {
     this.status = 'complete';
     const readers = this.readers;
     this.readers = null;
-    if (readers) for (const r of readers) r.end();
+    if (readers) for (const r of readers) this.deliver(r, () => r.end());
   }
 
   abort(): void {
@@ -62,7 +76,7 @@ export class LiveBody {
     this.status = 'aborted';
     const readers = this.readers;
     this.readers = null;
-    if (readers) for (const r of readers) r.abort();
+    if (readers) for (const r of readers) this.deliver(r, () => r.abort());
   }
 
   /**

@@ -62,14 +62,15 @@ export class StreamRegistry {
     for (const stream of this.streams.values()) {
       if (!stream.ended) {
         for (const track of stream.tracks.values()) {
-          if (track.state !== 'ended' && track.lastChunkAtMs > 0 && now - track.lastChunkAtMs > this.options.idleTimeoutMs) {
+          // A track that only ever received its CMAF header ends too (an init-only PUT leaves no stream behind).
+          if (track.state !== 'ended' && now - track.lastIngestAtMs > this.options.idleTimeoutMs) {
             this.warn({ stream: stream.name, track: track.name, message: `no media for ${this.options.idleTimeoutMs} ms: track ends` });
             track.end();
           }
         }
         if (stream.tracks.size === 0 && now - stream.createdAtMs > this.options.idleTimeoutMs) stream.end(now);
       }
-      if (stream.ended && now - stream.endedAtMs > stream.retentionSeconds() * 1000) this.remove(stream);
+      if (stream.ended && (!stream.hasMedia() || now - stream.endedAtMs > stream.retentionSeconds() * 1000)) this.remove(stream);
     }
   }
 

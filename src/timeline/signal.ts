@@ -7,8 +7,20 @@ export class Signal<T> {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls every listener, each isolated from the others: one that throws does not keep the rest
+   * from running. The first exception is rethrown once all have run, for the emitter's boundary.
+   */
   emit(value: T): void {
-    for (const listener of this.listeners) listener(value);
+    let failure: { err: unknown } | null = null;
+    for (const listener of this.listeners) {
+      try {
+        listener(value);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
   }
 
   get size(): number {

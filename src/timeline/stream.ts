@@ -230,14 +230,20 @@ export class Stream {
     // (media resumes after an outage) gets a boundary of its own.
     if (containing === last && time - last.time >= this.options.targetDuration - 0.001) msn = last.msn + 1;
     if (track.lastMsn !== null) msn = Math.max(msn, track.lastMsn + 1);
+    msn = Math.max(msn, track.quietThrough + 1);
     if (msn > last.msn) return this.proposeBoundary(last.msn + 1, Math.max(time, last.time), false).msn;
     return msn;
   }
 
-  /** Adds the next boundary of the grid (or returns it when another track got there first). */
+  /**
+   * Adds the next boundary of the grid (or returns it when another track got there first). A
+   * track whose media lies behind the grid cannot move a boundary back: it is clamped to the last.
+   */
   proposeBoundary(msn: number, time: number, discontinuity: boolean): Boundary {
     const existing = this.grid.get(msn);
     if (existing) return existing;
+    const last = this.grid.last;
+    if (last && time < last.time) time = last.time;
     const disc = discontinuity || this.restartBoundaryPending;
     this.restartBoundaryPending = false;
     return this.grid.add(msn, time, disc);
@@ -275,6 +281,12 @@ export class Stream {
       return;
     }
     this.touch();
+  }
+
+  /** Some track holds a segment (an init-only stream has nothing to serve once it ends). */
+  hasMedia(): boolean {
+    for (const t of this.tracks.values()) if (t.segments.length > 0) return true;
+    return false;
   }
 
   /** Every track ended: playlists get EXT-X-ENDLIST. */

@@ -41,7 +41,8 @@ export class Track {
   /** Bumped when the list of complete segments changes (what a non-LL playlist shows). */
   listVersion = 0;
   state: TrackState = 'active';
-  lastChunkAtMs = 0;
+  /** Wall clock of the last ingest event (a CMAF header or a chunk): what the idle sweep reads. */
+  lastIngestAtMs = 0;
   /** Duration of the first sample seen, in ticks (frame duration for video). */
   sampleDuration = 0;
   /** Duration of the first chunk ingested, in ticks: the encoder's chunk cadence. */
@@ -55,6 +56,12 @@ export class Track {
   /** Ingested end on the stream timeline, in ticks of the current init's timescale. */
   lastEnd: number | null = null;
   lastMsn: number | null = null;
+  /**
+   * When the track last stopped (its ingest cut, ended or reset), the newest MSN of the grid: its
+   * segments up to there are final. It never opens one of them again, so what was served for them
+   * (a TS segment muxed without this audio) stays true.
+   */
+  quietThrough = 0;
   private offsetTicks: bigint | null = null;
   private current: InitRecord;
   private restartCheck = true;
@@ -169,7 +176,16 @@ export class Track {
     if (this.state === 'ended' && !this.stream.ended) this.state = 'active';
     if (bytes.equals(this.current.bytes)) return;
     if (info.kind !== this.kind) throw malformed(`track '${this.name}' changed from ${this.kind} to ${info.kind}; use another URL`);
-    if (this.lastEnd !== null && info.timescale !== this.timescale) this.lastEnd = Math.round((this.lastEnd / this.timescale) * info.timescale);
+    // A segment has one CMAF header and one timescale: what is held or in production under the
+    // old header is finished first, and the next chunk opens a new segment under the new one.
+    this.drain('flush');
+    if (this.open) this.closeSegment();
+    if (info.timescale !== this.timescale) {
+      if (this.lastEnd !== null) this.lastEnd = Math.round((this.lastEnd / this.timescale) * info.timescale);
+      this.sampleDuration = 0;
+      this.chunkDuration = 0;
+      this.compositionShift = 0;
+    }
     const last = this.inits[this.inits.length - 1]!;
     this.current = { id: last.id + 1, bytes, info };
     this.inits.push(this.current);
@@ -179,7 +195,7 @@ export class Track {
 
   ingest(chunk: IngestChunk, arrivalMs: number): IngestResult {
     if (this.state !== 'active') this.state = 'active';
-    this.lastChunkAtMs = arrivalMs;
+    this.lastIngestAtMs = arrivalMs;
     let run = chunk.run;
     const n = run.durations.length;
     if (n === 0) return 'empty';
@@ -255,6 +271,47 @@ export class Track {
     this.flush();
   }
 
+  /** An ingest request for this track started or carried its CMAF header. */
+  heard(nowMs: number): void {
+    this.lastIngestAtMs = Math.max(this.lastIngestAtMs, nowMs);
+  }
+
+  /**
+   * An unexpected fault while this track was being updated: what was held is dropped, the segment
+   * in production is cut (its readers aborted; kept with what it holds when that is consistent,
+   * else a gap), and the next chunk opens a new segment after a discontinuity. Never throws.
+   */
+  reset(): void {
+    this.held = [];
+    const seg = this.open;
+    this.open = null;
+    this.openPart = null;
+    if (seg) {
+      seg.body.abort();
+      try {
+        seg.compact();
+        seg.state = 'complete';
+      } catch {
+        seg.state = 'gap';
+        seg.chunks = [];
+        seg.parts = [];
+      }
+      this.listVersion++;
+    }
+    this.restartCheck = true;
+    this.discontinuityPending = true;
+    this.jumpPending = true;
+    this.lastSegmentPending = false;
+    if (this.state === 'active') this.state = 'idle';
+    this.markQuiet();
+    this.dirty = true;
+    try {
+      this.flush();
+    } catch {
+      // Listeners have their own boundaries; the reset itself is done.
+    }
+  }
+
   /** The ingest connection died: readers of the segment in production are aborted. */
   interrupt(): void {
     this.drain('flush');
@@ -272,8 +329,13 @@ export class Track {
     }
     this.restartCheck = true;
     if (this.state === 'active') this.state = 'idle';
+    this.markQuiet();
     this.flush();
     this.stream.trackStateChanged(this);
+  }
+
+  private markQuiet(): void {
+    this.quietThrough = Math.max(this.quietThrough, this.stream.grid.last?.msn ?? 0);
   }
 
   /** An ingest request ended cleanly. Per-segment ingest ends its segment here. */
@@ -305,6 +367,7 @@ export class Track {
     this.drain('flush');
     if (this.open) this.closeSegment();
     this.state = 'ended';
+    this.markQuiet();
     this.listVersion++;
     this.lastSegmentPending = false;
     this.dirty = true;
@@ -336,9 +399,19 @@ export class Track {
     const ts = this.timescale;
     const partTicks = this.stream.decidePartTarget(run.durations[0]! / ts) * ts;
     const needsSync = this.kind === 'video';
+    // The run is cut where segments, parts and sync samples begin; each cut knows its byte offset
+    // and time, so cutting a run of n samples into k pieces costs O(n + k).
     let sliceStart = 0;
     let sliceT = t0;
+    let sliceByte = 0;
     let t = t0;
+    let byte = 0;
+    const cut = (i: number): void => {
+      this.append(run, chunk, sliceStart, i, sliceT, arrivalMs, sliceByte, sliceT - t0);
+      sliceStart = i;
+      sliceT = t;
+      sliceByte = byte;
+    };
     for (let i = 0; i < n; i++) {
       const d = run.durations[i]!;
       const sync = isSyncSample(run.flags[i]!);
@@ -346,46 +419,37 @@ export class Track {
         if (needsSync && !sync) {
           this.droppedSamples++;
           t += d;
+          byte += run.sizes[i]!;
           sliceStart = i + 1;
           sliceT = t;
+          sliceByte = byte;
           continue;
         }
         this.startSegment(this.stream.startMsnFor(this, t / ts), t);
       } else {
         // Each video sync sample starts a chunk of its own (see the boundary after it below).
-        if (needsSync && sync && i > sliceStart) {
-          this.append(run, chunk, sliceStart, i, sliceT, arrivalMs);
-          sliceStart = i;
-          sliceT = t;
-        }
+        if (needsSync && sync && i > sliceStart) cut(i);
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
         const msn = this.segmentCut(t, d, sync, segSoFar, mayLead);
         if (msn > 0) {
-          this.append(run, chunk, sliceStart, i, sliceT, arrivalMs);
-          sliceStart = i;
-          sliceT = t;
+          cut(i);
           this.closeSegment();
           this.startSegment(msn, t);
         } else {
           const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
           if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
-            this.append(run, chunk, sliceStart, i, sliceT, arrivalMs);
-            sliceStart = i;
-            sliceT = t;
+            cut(i);
             this.closePart();
           }
         }
       }
       t += d;
+      byte += run.sizes[i]!;
       // A chunk boundary right after each video sync sample: HESP initialization packets point
       // to the sample after the IDR, which must start a box (a moof) in the segment.
-      if (needsSync && sync && i + 1 < n) {
-        this.append(run, chunk, sliceStart, i + 1, sliceT, arrivalMs);
-        sliceStart = i + 1;
-        sliceT = t;
-      }
+      if (needsSync && sync && i + 1 < n) cut(i + 1);
     }
-    this.append(run, chunk, sliceStart, n, sliceT, arrivalMs);
+    cut(n);
     // Close the part now when the next sample could not fit in it.
     const part = this.openPart;
     if (part && part.duration + run.durations[n - 1]! > partTicks + EPS * ts) this.closePart();
@@ -440,11 +504,11 @@ export class Track {
     this.segments.push(Segment.gap(msn, Math.round(b.time * ts), Math.round((next.time - b.time) * ts), ts, this.current.id, this.stream.wallClockMs(b.time)));
   }
 
-  private append(run: SampleRun, chunk: IngestChunk, from: number, to: number, startTime: number, arrivalMs: number): void {
+  private append(run: SampleRun, chunk: IngestChunk, from: number, to: number, startTime: number, arrivalMs: number, byteStart: number, ticksBefore: number): void {
     if (to <= from) return;
     const seg = this.open!;
     const whole = from === 0 && to === run.durations.length;
-    const slice = whole ? run : sliceRun(run, from, to);
+    const slice = whole ? run : sliceRun(run, from, to, byteStart, ticksBefore);
     const data = joinAdjacent(whole && chunk.wire ? chunk.wire : [...(from === 0 ? chunk.prefix : []), writeRunHeader(slice), slice.payload]);
     let byteLength = 0;
     for (const b of data) byteLength += b.length;

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ChildOrigin } from '../helpers/child-origin.js';
+import { runCampaign, type CampaignResult } from '../fuzz/campaign.js';
+import { watchLive, type LiveSummary } from '../fuzz/live-watch.js';
+import { FUZZ_IDLE_MS, FUZZ_WINDOW_S, liveStreams, startFuzzOrigin } from '../fuzz/session.js';
+
+/** Reproducible: the same seed sends the same bodies. FUZZ_SEED / FUZZ_BODIES change it. */
+const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
+const BODIES = Number(process.env.FUZZ_BODIES ?? 5000);
+
+/**
+ * A seeded mutation campaign (test/fuzz/) through the real ingest listener of an origin in its
+ * own process, while the built-in demo stream plays and a viewer holds its next MPEG-TS segment
+ * and a blocking reload: the process never exits, no answer is a 5xx, none takes over 1 s, the
+ * live stream keeps advancing, and every fuzzed stream (init-only ones too) ages out.
+ */
+describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
+  let o: ChildOrigin;
+  let cleanup: () => void;
+  let result: CampaignResult;
+  let live: LiveSummary;
+  let rssBefore = 0;
+  let rssAfter = 0;
+  let streamsLeft = -1;
+  let seconds = 0;
+
+  before(async () => {
+    ({ origin: o, cleanup } = await startFuzzOrigin());
+    // Let the demo stream get its first segments: the viewer starts from the playlist.
+    for (let i = 0; i < 50 && !(await fetch(`${o.playback}/live/demo/v360/index.m3u8`)).ok; i++) await new Promise((r) => setTimeout(r, 200));
+    rssBefore = o.rss();
+    const watcher = watchLive(o.playback, 'demo', 'v360');
+    const t0 = performance.now();
+    result = await runCampaign({ seed: SEED, bodies: BODIES, concurrency: 4, ingest: o.ingest, playback: o.playback, streams: 12, checkEvery: 25 });
+    seconds = (performance.now() - t0) / 1000;
+    // At least two segments of the demo, so the viewer sees it advance whatever the fuzz speed.
+    await new Promise((r) => setTimeout(r, Math.max(0, 4500 - (performance.now() - t0))));
+    live = await watcher.stop();
+    rssAfter = o.rss();
+    // Junk streams go once idle (1 s) and their last window has aged out (window + 2 target durations).
+    const deadline = performance.now() + (FUZZ_IDLE_MS + (FUZZ_WINDOW_S + 2 * 16) * 1000 + 5000);
+    streamsLeft = await liveStreams(o.playback);
+    while (streamsLeft > 1 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      streamsLeft = await liveStreams(o.playback);
+    }
+    console.log(
+      `fuzz seed ${SEED}: ${result.bodies} bodies in ${seconds.toFixed(1)} s; ingest ${JSON.stringify(result.ingestStatus)} (+${result.ingest.dropped ?? 0} cut by the client); ` +
+        `playback ${result.playbackRequests} requests ${JSON.stringify(result.playback)}; slowest ${result.slowestMs.toFixed(0)} ms (${result.slowest}); ` +
+        `RSS ${(rssBefore / 1e6).toFixed(0)} → ${(rssAfter / 1e6).toFixed(0)} MB (aged out: ${(o.rss() / 1e6).toFixed(0)} MB); live MSN ${live.firstMsn} → ${live.lastMsn}, ${live.blockingReloads} blocking reloads, ${live.tsSegments} held TS segments`,
+    );
+  });
+
+  after(async () => {
+    await o?.stop();
+    cleanup?.();
+  });
+
+  it('never exits, and no boundary caught an unexpected exception', async () => {
+    assert.ok(o.alive(), o.stderr());
+    const metrics = await (await fetch(`${o.playback}/metrics`)).text();
+    assert.doesNotMatch(metrics, /^origin_faults_total\{[^}]*\} [1-9]/m);
+    assert.deepEqual(o.errorLines(), []);
+  });
+
+  it('answers no ingest body and no manifest or segment of the fuzzed streams with a 5xx, and none after more than 1 s', () => {
+    assert.equal(result.bodies, BODIES);
+    assert.deepEqual(result.failures, []);
+    assert.equal(result.ingest['5xx'] ?? 0, 0);
+    assert.equal(result.playback['5xx'] ?? 0, 0);
+    assert.ok(result.slowestMs < 1000, `${result.slowest}: ${result.slowestMs} ms`);
+    // The campaign is not all rejections: valid media reached the timeline and was served.
+    assert.ok((result.ingestStatus['200'] ?? 0) > BODIES / 10, JSON.stringify(result.ingestStatus));
+    assert.ok((result.playback['2xx'] ?? 0) > 100, JSON.stringify(result.playback));
+  });
+
+  it('keeps the live stream advancing, its held TS segment and blocking reload answered', () => {
+    assert.ok(live.lastMsn > live.firstMsn, `demo MSN ${live.firstMsn} → ${live.lastMsn}`);
+    assert.ok(live.blockingReloads >= 2 && live.tsSegments >= 2);
+    assert.deepEqual(live.bad, []);
+  });
+
+  it('forgets every fuzzed stream, init-only ones included, once idle and aged out', () => {
+    assert.equal(streamsLeft, 1, 'only the demo stream is left');
+  });
+});
