@@ -14,4 +14,9 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The status page's scripts run in the browser.
+    files: ['status-page/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { window: 'readonly', document: 'readonly', location: 'readonly', performance: 'readonly', fetch: 'readonly', setInterval: 'readonly' } },
+  },
 );

@@ -15,10 +15,9 @@ async function main(): Promise<void> {
   }
   const origin = createOrigin(config);
   const { playbackPort } = await origin.start();
-  if (config.demo.enabled) {
-    const host = config.playback.host === '0.0.0.0' ? '127.0.0.1' : config.playback.host;
-    origin.logger.info(`demo stream: http://${host}:${playbackPort}/live/${config.demo.stream}/master.m3u8`);
-  }
+  const host = config.playback.host === '0.0.0.0' ? '127.0.0.1' : config.playback.host;
+  if (config.statusPage.enabled) origin.logger.info(`status page: http://${host}:${playbackPort}/`);
+  if (config.demo.enabled) origin.logger.info(`demo stream: http://${host}:${playbackPort}/live/${config.demo.stream}/master.m3u8`);
   const shutdown = (signal: string): void => {
     origin.logger.info({ signal }, 'shutting down');
     origin.stop().then(

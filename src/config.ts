@@ -90,6 +90,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    statusPage: z
+      .object({
+        /** The operator's page at `/` (streams, players side by side); `/api/streams` answers either way. */
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -134,12 +141,13 @@ export function parseConfig(input: unknown): Config {
   throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
 }
 
-const ENV: Record<string, { path: string; type: 'int' | 'string' }> = {
+const ENV: Record<string, { path: string; type: 'int' | 'string' | 'bool' }> = {
   PORT: { path: 'playback.port', type: 'int' },
   HOST: { path: 'playback.host', type: 'string' },
   INGEST_PORT: { path: 'ingest.port', type: 'int' },
   INGEST_HOST: { path: 'ingest.host', type: 'string' },
   LOG_LEVEL: { path: 'log.level', type: 'string' },
+  STATUS_PAGE: { path: 'statusPage.enabled', type: 'bool' },
 };
 
 const FLAGS: Record<string, { path: string; type: 'int' | 'number' | 'string' | 'false' }> = {
@@ -154,10 +162,16 @@ const FLAGS: Record<string, { path: string; type: 'int' | 'number' | 'string' | 
   '--part-addressing': { path: 'hls.partAddressing', type: 'string' },
   '--target-latency': { path: 'dash.targetLatency', type: 'number' },
   '--no-demo': { path: 'demo.enabled', type: 'false' },
+  '--no-status-page': { path: 'statusPage.enabled', type: 'false' },
 };
 
-function convert(raw: string, type: 'int' | 'number' | 'string', name: string): unknown {
+function convert(raw: string, type: 'int' | 'number' | 'string' | 'bool', name: string): unknown {
   if (type === 'string') return raw;
+  if (type === 'bool') {
+    if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
+    if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
+    throw new ConfigError(`${name}: '${raw}' is not 0/1/true/false`);
+  }
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name}: '${raw}' is not a number`);
   return n;
@@ -166,8 +180,8 @@ function convert(raw: string, type: 'int' | 'number' | 'string', name: string): 
 export const USAGE = `usage: npm start -- [--no-demo] [--port P] [--ingest-port I] [--config file.json]
                     [--host H] [--ingest-host H] [--log-level L]
                     [--segment-duration S] [--part-duration S] [--window S]
-                    [--part-addressing uri|byterange] [--target-latency S]
-environment: PORT, HOST, INGEST_PORT, INGEST_HOST, LOG_LEVEL`;
+                    [--part-addressing uri|byterange] [--target-latency S] [--no-status-page]
+environment: PORT, HOST, INGEST_PORT, INGEST_HOST, LOG_LEVEL, STATUS_PAGE`;
 
 /** defaults → --config file.json → environment → flags, validated once. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {

@@ -4,6 +4,8 @@ import type { Config } from './config.js';
 import { createDemo, type LoopingSource } from './demo/demo-source.js';
 import { createIngestHandler, ingestObserver } from './http/ingest.js';
 import { createPlaybackHandler, type PlaybackHandler } from './http/playback.js';
+import { StatusPage } from './http/status-routes.js';
+import { loadStatusAssets } from './status/assets.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StreamRegistry } from './timeline/registry.js';
@@ -46,7 +48,8 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   streams.removed.subscribe((s) => logger.info({ stream: s.name, tag: s.tag }, 'stream removed'));
   let held = (): number => 0;
   const metrics = createMetrics(streams, () => held());
-  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, targetLatency: config.dash.targetLatency, tsCacheBytes: config.mpegts.cacheBytes });
+  const statusPage = config.statusPage.enabled ? new StatusPage(loadStatusAssets(), streams) : null;
+  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, targetLatency: config.dash.targetLatency, tsCacheBytes: config.mpegts.cacheBytes, statusPage });
   // Keep-alive above the 60 s that CDN edges commonly hold idle upstream connections.
   held = () => playbackHandler.held();
   const playback = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, playbackHandler);

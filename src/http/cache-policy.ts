@@ -34,6 +34,10 @@ export const CacheControl = {
   notYet: 'no-store',
   /** Something that changes all the time (HESP `now`): cacheable for an instant only. */
   moving: 'public, max-age=1',
+  /** The stream API: counters that move every second. */
+  api: 'public, max-age=1',
+  /** The status page's HTML: its scripts and styles are under content-addressed, immutable URLs. */
+  page: 'public, max-age=60',
   /** Short-lived errors. */
   shortError: 'public, max-age=1',
   noStore: 'no-store',

@@ -3,8 +3,12 @@ import { OriginError } from '../errors.js';
 import type { PartAddressing } from '../hls/media-playlist.js';
 import type { Logger } from '../log.js';
 import type { Metrics, RouteClass } from '../metrics.js';
+import { Audience } from '../status/audience.js';
 import type { StreamRegistry } from '../timeline/registry.js';
+import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
+import { sendStreamApi, type ApiContext } from './api-routes.js';
+import { watchPath, type StatusPage } from './status-routes.js';
 import { CacheControl } from './cache-policy.js';
 import { RenderedCache } from './rendered-cache.js';
 import { sendMpd, type DashContext } from './dash-routes.js';
@@ -25,6 +29,8 @@ export interface PlaybackContext {
   readonly targetLatency: number;
   /** Bytes of rendered MPEG-TS segments kept. */
   readonly tsCacheBytes: number;
+  /** The operator's page at `/`; null when it is off. */
+  readonly statusPage: StatusPage | null;
 }
 
 export interface PlaybackHandler {
@@ -33,6 +39,8 @@ export interface PlaybackHandler {
   sweep(): void;
   /** Requests held right now. */
   held(): number;
+  /** Requests held right now on one stream's tracks. */
+  heldOn(stream: Stream): number;
 }
 
 const SEGMENT = /^(\d{1,15})\.m4s$/;
@@ -67,6 +75,13 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
 
   const dash: DashContext = { playlists: hls.playlists, targetLatency: ctx.targetLatency };
   const hesp: HespContext = { playlists: hls.playlists, metrics: ctx.metrics, now: ctx.now };
+  const audience = new Audience();
+  const api: ApiContext = {
+    streams: ctx.streams,
+    now: ctx.now,
+    counters: { held: (stream) => handler.heldOn(stream), viewers: (stream, nowMs) => audience.count(stream, nowMs) },
+    pagePath: ctx.statusPage ? watchPath : null,
+  };
 
   const debug = ctx.logger.isLevelEnabled('debug');
   const onResponseError = (err: Error): void => reportFault(ctx, 'playback', err);
@@ -111,10 +126,21 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         );
         return;
       }
+      if (path === '/api/streams' || path.startsWith('/api/streams/')) {
+        route = 'api';
+        return sendStreamApi(api, req, res, path.length > 13 ? path.slice(13) : null);
+      }
       const parts = path.split('/');
-      if (parts[1] !== 'live' || parts.length < 4) throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
+      if (parts[1] !== 'live' || parts.length < 4) {
+        if (ctx.statusPage?.handle(req, res, path)) {
+          route = 'status-page';
+          return;
+        }
+        throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
+      }
       const stream = ctx.streams.get(parts[2]!);
       if (!stream) throw new OriginError('NOT_FOUND', `stream '${parts[2]}' is not live`);
+      audience.seen(stream, `${req.socket.remoteAddress}|${req.headers['user-agent']}`, ctx.now());
       if (parts.length === 4) {
         route = 'multivariant';
         if (parts[3] === 'master.m3u8') return sendMultivariant(hls, req, res, stream, 'll-hls');
@@ -187,6 +213,11 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   handler.held = () => {
     let n = 0;
     for (const list of lists.values()) n += list.size;
+    return n;
+  };
+  handler.heldOn = (stream) => {
+    let n = 0;
+    for (const t of stream.tracks.values()) n += lists.get(t)?.size ?? 0;
     return n;
   };
   return handler;

@@ -31,6 +31,16 @@ describe('config', () => {
     assert.deepEqual(c.limits, { maxStreams: 100, maxTracksPerStream: 16, maxBoxSizeBytes: 32 << 20 });
     assert.equal(c.log.level, 'info');
     assert.deepEqual(c.demo, { enabled: true, stream: 'demo' });
+    assert.deepEqual(c.statusPage, { enabled: true });
+  });
+
+  it('turns the status page off with --no-status-page or STATUS_PAGE=0', () => {
+    assert.equal(loadConfig(['--no-status-page'], {}).statusPage.enabled, false);
+    assert.equal(loadConfig([], { STATUS_PAGE: '0' }).statusPage.enabled, false);
+    assert.equal(loadConfig([], { STATUS_PAGE: 'false' }).statusPage.enabled, false);
+    assert.equal(loadConfig([], { STATUS_PAGE: '1' }).statusPage.enabled, true);
+    assert.equal(loadConfig(['--config', configFile({ statusPage: { enabled: false } })], { STATUS_PAGE: '1' }).statusPage.enabled, true, 'env beats file');
+    assert.match(errorOf(() => loadConfig([], { STATUS_PAGE: 'maybe' })), /STATUS_PAGE: 'maybe' is not 0\/1\/true\/false/);
   });
 
   it('layers defaults → --config file → environment → flags', () => {
