@@ -106,14 +106,14 @@ const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka
  * mode) until the video advances, samples it once a second for `seconds`, and reports what the
  * player said and every URL the page requested. dash.js errors are all reported as fatal.
  */
-export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean } = {}): Promise<PlayerReport> {
+export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean; hlsConfig?: Record<string, unknown>; shakaConfig?: Record<string, unknown> } = {}): Promise<PlayerReport> {
   const page = await browser.newPage();
   const requests: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(pageUrl);
   await page.addScriptTag({ url: SCRIPT[player] });
   await page.evaluate(
-    async ({ player, src, lowLatency }) => {
+    async ({ player, src, lowLatency, hlsConfig, shakaConfig }) => {
       const w = window as unknown as PageGlobals;
       const video = document.getElementById('v') as HTMLVideoElement;
       const errors: PageGlobals['__errors'] = [];
@@ -121,7 +121,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
       const read: { latency?: () => number | null } = {};
       if (player === 'hls.js') {
-        const hls = new w.Hls(lowLatency ? { lowLatencyMode: true } : {});
+        const hls = new w.Hls({ ...(lowLatency ? { lowLatencyMode: true } : {}), ...hlsConfig });
         hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.details }));
         hls.loadSource(src);
         hls.attachMedia(video);
@@ -132,6 +132,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         const shaka = new w.shaka.Player();
         await shaka.attach(video);
         if (lowLatency) shaka.configure({ streaming: { lowLatencyMode: true } });
+        shaka.configure(shakaConfig);
         shaka.addEventListener('error', (e) => errors.push({ fatal: e.detail.severity === 2, details: String(e.detail.code) }));
         await shaka.load(src);
         void video.play();
@@ -150,7 +151,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         paused: video.paused,
       });
     },
-    { player, src, lowLatency: options.lowLatency ?? false },
+    { player, src, lowLatency: options.lowLatency ?? false, hlsConfig: options.hlsConfig ?? {}, shakaConfig: options.shakaConfig ?? {} },
   );
   await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
   const samples = await sample(page, seconds);
