@@ -50,6 +50,12 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
+    if (req.http.Authorization) {
+        return (pass);
+    }
+    # Headers this file uses for itself are never taken from a client.
+    unset req.http.X-Edge-Range;
+    unset req.http.X-Edge-Retry-From;
     # The origin reads no cookies and one Accept-Encoding variant of gzip is enough: requests
     # that differ only there must share one object (and one backend request).
     unset req.http.Cookie;
@@ -68,7 +74,6 @@ sub vcl_recv {
     # (`Range: bytes=N-` on a growing segment) the wrong bytes. Forwarded, the origin answers
     # the range itself (RFC 8673 206, part-atomic or chunk by chunk) and every player asking for
     # that range shares one fetch, streamed like any other.
-    unset req.http.X-Edge-Range;
     if (req.http.Range && req.url ~ "\.(m4s|mp4|ts)(\?|$)") {
         set req.http.X-Edge-Range = req.http.Range;
     }

@@ -58,6 +58,8 @@ export interface PlayerReport {
   readonly samples: PlaybackSample[];
   readonly errors: { fatal: boolean; details: string }[];
   readonly requests: string[];
+  /** Responses with a 5xx status: "STATUS URL". */
+  readonly serverErrors: string[];
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -109,7 +111,11 @@ const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka
 export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean; hlsConfig?: Record<string, unknown>; shakaConfig?: Record<string, unknown> } = {}): Promise<PlayerReport> {
   const page = await browser.newPage();
   const requests: string[] = [];
+  const serverErrors: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.url()}`);
+  });
   await page.goto(pageUrl);
   await page.addScriptTag({ url: SCRIPT[player] });
   await page.evaluate(
@@ -157,7 +163,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
   const samples = await sample(page, seconds);
   const errors = (await page.evaluate(() => (window as unknown as PageGlobals).__errors)) ?? [];
   await page.close();
-  return { samples, errors, requests };
+  return { samples, errors, requests, serverErrors };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */

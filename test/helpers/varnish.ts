@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,16 +10,18 @@ export const VCL_DIR = fileURLToPath(new URL('../../docker/varnish/', import.met
 export const VARNISHD = process.env.VARNISHD ?? '/usr/sbin/varnishd';
 
 /**
- * Enough worker threads for every test client at once: Varnish holds a thread per request
- * being delivered (a reader of a growing segment keeps one until its end), and a request
- * arriving with no idle thread queues behind the thread_queue_limit or is dropped.
+ * Worker threads for `clients` at once: Varnish holds a thread per request being delivered (a
+ * reader of a growing segment keeps one until its end), and a request arriving with no idle
+ * thread waits behind thread_queue_limit or is dropped.
  */
-export const EDGE_PARAMS: Readonly<Record<string, string>> = {
-  thread_pools: '2',
-  thread_pool_min: '600',
-  thread_pool_max: '5000',
-  thread_queue_limit: '1000',
-};
+export function threadParams(clients: number): Record<string, string> {
+  return {
+    thread_pools: '2',
+    thread_pool_min: String(Math.max(100, Math.ceil((clients * 1.2) / 2))),
+    thread_pool_max: String(Math.max(5000, clients * 2)),
+    thread_queue_limit: String(Math.max(1000, clients)),
+  };
+}
 
 export interface TestEdge {
   /** http://127.0.0.1:PORT */
@@ -28,6 +30,8 @@ export interface TestEdge {
   /** The management process (its child, the cache process, stops with it). */
   readonly pid: number;
   readonly dir: string;
+  /** The cache process (the management process's child), which does all the work. */
+  workerPid(): number | undefined;
   /** Every varnishstat counter, by name (MAIN.backend_req, VBE.boot.origin_a.req, …). */
   stats(): Promise<Map<string, number>>;
   adm(...args: string[]): Promise<string>;
@@ -40,6 +44,8 @@ export interface EdgeOptions {
   readonly params?: Readonly<Record<string, string>>;
   /** Extra varnishd arguments (e.g. a `-p` the test needs). */
   readonly args?: readonly string[];
+  /** Starts the process (the benchmarks pin it to a CPU); plain spawn by default. */
+  readonly spawn?: (command: string, args: readonly string[]) => ChildProcess;
 }
 
 function hostPort(url: string): { host: string; port: string } {
@@ -72,7 +78,7 @@ function run(command: string, args: readonly string[]): Promise<string> {
 export async function startVarnish(originA: string, options: EdgeOptions = {}): Promise<TestEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-varnish-'));
   writeFileSync(join(dir, 'backends.vcl'), backendsVcl(originA, options.originB ?? originA));
-  const params = { ...EDGE_PARAMS, ...options.params };
+  const params = { ...threadParams(100), ...options.params };
   const args = [
     '-F',
     '-n', join(dir, 'work'),
@@ -85,7 +91,7 @@ export async function startVarnish(originA: string, options: EdgeOptions = {}): 
     ...Object.entries(params).flatMap(([k, v]) => ['-p', `${k}=${v}`]),
     ...(options.args ?? []),
   ];
-  const child: ChildProcess = spawn(VARNISHD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = options.spawn ? options.spawn(VARNISHD, args) : spawn(VARNISHD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -126,6 +132,14 @@ export async function startVarnish(originA: string, options: EdgeOptions = {}): 
     pid: child.pid!,
     dir,
     adm,
+    workerPid() {
+      try {
+        const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        return children.length ? Number(children[0]) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     async stats() {
       const json = JSON.parse(await run('varnishstat', ['-n', work, '-1', '-j'])) as { counters?: Record<string, { value: number }> } & Record<string, unknown>;
       const counters = (json.counters ?? json) as Record<string, { value?: number }>;

@@ -76,6 +76,7 @@ describe('players through the Varnish edge', () => {
       summarize(`${c.player} ${c.what} direct`, direct.samples);
       summarize(`${c.player} ${c.what} through Varnish`, viaEdge.samples);
       assert.deepEqual(viaEdge.errors.filter((e) => e.fatal), [], JSON.stringify(viaEdge.errors));
+      assert.deepEqual(viaEdge.serverErrors, [], 'no 5xx from the edge');
       assertPlayed(viaEdge.samples, PLAY_SECONDS);
       const media = viaEdge.requests.filter((u) => /\.(m4s|m3u8|mpd)(\?|$)/.test(u));
       assert.ok(media.length > 20 && media.every((u) => u.startsWith(edge.url)), 'every manifest and segment came from the edge');

@@ -4,7 +4,7 @@ import { RawConnection, type ResponseHandler } from '../../bench/lib/raw-http.js
 import { Harness, LADDER, LiveFeeder, loadTracks } from '../helpers/feed.js';
 import { get, sleep, waitFor, type Fetched } from '../helpers/hls.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startVarnish, type TestEdge } from '../helpers/varnish.js';
+import { startVarnish, threadParams, type TestEdge } from '../helpers/varnish.js';
 import { createServer } from 'node:net';
 
 const ladder = loadTracks(LADDER);
@@ -87,7 +87,7 @@ describe('Varnish in front of one origin', () => {
     feeder = new LiveFeeder(h, STREAM, ladder);
     feeder.advanceTo(7.1);
     tag = o.origin.streams.get(STREAM)!.tag;
-    edge = await startVarnish(o.playback);
+    edge = await startVarnish(o.playback, { params: threadParams(CLIENTS) });
   });
 
   after(async () => {
