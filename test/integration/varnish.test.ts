@@ -161,7 +161,30 @@ describe('Varnish in front of one origin', () => {
     assert.ok(Math.max(...late) <= partMs, `the last answer came ${Math.max(...late).toFixed(1)} ms after the part's ingest`);
   });
 
-  it('does not keep a no-store 404 for a future segment: once it exists, the edge serves it', async () => {
+  it('coalesces requests for the next segment (L-HLS prefetch, LL-DASH) and for the hinted part, each into one backend request', async () => {
+    feeder.advanceTo(Math.ceil(feeder.position / 2) * 2 + 0.7);
+    const next = track().lastMsn! + 1;
+    const hinted = track().nextPart();
+    const conns = await connectAll(edge.port, 200);
+    const segmentsBefore = await originRequests(o, 'segment');
+    const partsBefore = await originRequests(o, 'part');
+    const responses = getAll(conns, (i) => (i % 2 ? `${base()}/${next}.m4s` : `${base()}/${hinted.msn}.${hinted.index}.m4s`));
+    await playUntil(() => track().findSegment(next)?.state === 'complete');
+    const got = await responses;
+    for (const c of conns) c.close();
+    const segment = Buffer.concat(track().findSegment(next)!.body.buffers);
+    const seg = track().findSegment(hinted.msn)!;
+    const part = seg.parts[hinted.index]!;
+    const partBytes = Buffer.concat(seg.body.buffers).subarray(part.byteOffset, part.byteOffset + part.byteLength);
+    got.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.ok(Buffer.concat(r.chunks).equals(i % 2 ? segment : partBytes), i % 2 ? 'the next segment, whole' : 'the hinted part, whole');
+    });
+    assert.equal((await originRequests(o, 'segment')) - segmentsBefore, 1, 'one backend request for the next segment');
+    assert.equal((await originRequests(o, 'part')) - partsBefore, 1, 'one backend request for the hinted part');
+  });
+
+  it('does not keep a no-store 404 for a future segment: the moment it exists, the edge serves it', async () => {
     const future = track().lastMsn! + 2;
     const url = `${edge.url}${base()}/${future}.m4s`;
     const gone = await get(url);
@@ -170,11 +193,15 @@ describe('Varnish in front of one origin', () => {
     const before = await originRequests(o, 'segment');
     assert.equal((await get(url)).status, 404);
     assert.equal((await originRequests(o, 'segment')) - before, 1, 'the second 404 came from the origin too');
-    await playUntil(() => track().findSegment(future)?.state === 'complete');
-    assert.ok(track().findSegment(future), 'the segment exists now');
-    const now: Fetched = await get(url);
-    assert.equal(now.status, 200);
-    assert.ok(now.body.equals(Buffer.concat(track().findSegment(future)!.body.buffers)));
+    // The encoder catches up at once: the segment is in production right after the 404s.
+    const t404 = Date.now();
+    while (!track().findSegment(future)) feeder.advanceTo(feeder.position + 0.1);
+    const now = get(url);
+    const asked = Date.now() - t404;
+    await playUntil(() => track().findSegment(future)!.state === 'complete');
+    const got: Fetched = await now;
+    assert.equal(got.status, 200, `asked ${asked} ms after the 404`);
+    assert.ok(got.body.equals(Buffer.concat(track().findSegment(future)!.body.buffers)));
   });
 
   it('forwards an open-ended Range on a growing segment (a HESP continuation, a byte-range part) and shares it', async () => {
