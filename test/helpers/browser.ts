@@ -74,7 +74,7 @@ export async function sample(page: Page, seconds: number): Promise<PlaybackSampl
 
 /** The bits of the hls.js, shaka-player and dash.js globals the test pages use. */
 interface HlsJs {
-  on(event: string, cb: (event: unknown, data: { fatal: boolean; details: string }) => void): void;
+  on(event: string, cb: (event: unknown, data: { fatal: boolean; details: string; error?: { message?: string } }) => void): void;
   loadSource(url: string): void;
   attachMedia(video: HTMLVideoElement): void;
   latency: number;
@@ -128,7 +128,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
       const read: { latency?: () => number | null } = {};
       if (player === 'hls.js') {
         const hls = new w.Hls({ ...(lowLatency ? { lowLatencyMode: true } : {}), ...hlsConfig });
-        hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.details }));
+        hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.error?.message ? `${d.details}: ${d.error.message}` : d.details }));
         hls.loadSource(src);
         hls.attachMedia(video);
         void video.play();

@@ -13,6 +13,8 @@ import { waitForSegments } from '../helpers/verify.js';
 const PLAY_SECONDS = 45;
 const KILL_AT = 12_000;
 const RESTART_AT = 27_000;
+/** A short window, so that once A is fed again its playlists cover the same segments as B's. */
+const ORIGIN_ARGS = ['--window', '8'];
 /** Video and audio muxed in one fragmented MP4 (tracks cam-v1 and cam-a2), prft on every fragment. */
 const ENCODER = [...LIVE_SOURCE, '-t', '240', '-map', '0:v', '-map', '1:a', ...X264, ...AAC, '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', '-write_prft', 'wallclock'];
 
@@ -45,7 +47,7 @@ describe('Varnish in front of two origins, origin A killed mid-playback', () => 
   let reports: Promise<[PlayerReport, PlayerReport]>;
 
   before(async () => {
-    [a, b] = await Promise.all([startOriginProcess(), startOriginProcess()]);
+    [a, b] = await Promise.all([startOriginProcess({}, ORIGIN_ARGS), startOriginProcess({}, ORIGIN_ARGS)]);
     push = new TeePush(ENCODER, [`${a.ingest}/live/fo/cam.mp4`, `${b.ingest}/live/fo/cam.mp4`]);
     [edge, browser, pages] = await Promise.all([startVarnish(a.playback, { originB: b.playback }), launchChromium(), startPageServer()]);
     await Promise.all([waitForSegments(a.playback, 'fo', 3), waitForSegments(b.playback, 'fo', 3)]);
@@ -58,7 +60,7 @@ describe('Varnish in front of two origins, origin A killed mid-playback', () => 
     await sleep(KILL_AT);
     await a.kill();
     await sleep(RESTART_AT - KILL_AT);
-    a = await startOriginProcess(ports);
+    a = await startOriginProcess(ports, ORIGIN_ARGS);
     push.attach(`${a.ingest}/live/fo/cam.mp4`);
   });
 
