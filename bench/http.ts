@@ -12,6 +12,7 @@ import { startNginx, type Nginx } from './lib/nginx.js';
 import { startOriginProcess, type OriginProcess } from './lib/origin.js';
 import { median } from './lib/stats.js';
 import { CLIENT_CPU, cpuMeter, has } from './lib/system.js';
+import { startEdge } from './lib/varnish.js';
 
 const HOST = '127.0.0.1';
 
@@ -185,5 +186,37 @@ export async function benchFanout(clients: number, seconds: number): Promise<{ o
     return { origin: mine, floor: await runClient<FanoutResult>('fanout.ts', floor, { ...args, prefillSeconds: 0 }) };
   } finally {
     await floor.stop();
+  }
+}
+
+export interface EdgeFanoutResult extends FanoutResult {
+  readonly edgeCpu: number;
+  readonly originRequestsPerSegment: number;
+}
+
+/**
+ * N readers of the growing segment at 3 Mbit/s straight from the origin, then the same through
+ * Varnish (docker/varnish/origin.vcl, pinned with the origin to the server CPU), each with a
+ * fresh origin; origin CPU and origin requests per segment for both.
+ */
+export async function benchEdgeFanout(clients: number, seconds: number): Promise<{ direct: EdgeFanoutResult; edge: EdgeFanoutResult }> {
+  const args = { clients, seconds, bitsPerSecond: 3_000_000, prefillSeconds: 120 };
+  const direct = await startOriginProcess([]);
+  let mine: EdgeFanoutResult;
+  try {
+    mine = await runClient<EdgeFanoutResult>('fanout.ts', direct, args);
+  } finally {
+    await direct.stop();
+  }
+  const origin = await startOriginProcess([]);
+  try {
+    const edge = await startEdge(`http://${HOST}:${origin.playbackPort}`, clients);
+    try {
+      return { direct: mine, edge: await runClient<EdgeFanoutResult>('fanout.ts', origin, { ...args, readPort: edge.port, edgePid: edge.workerPid() }) };
+    } finally {
+      await edge.stop();
+    }
+  } finally {
+    await origin.stop();
   }
 }

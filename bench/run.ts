@@ -3,12 +3,14 @@
 // and noisy: read the ratios to the references, not the absolute figures.
 //   npm run bench                      all, then bench/RESULTS.md
 //   npm run bench -- playlist held1k   only those (names below), no RESULTS.md
+//   npm run bench -- edge1k edge5k     fan-out through the Varnish edge against direct
 //   npm run bench -- --quick           one run of each, shorter
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { benchFanout, benchHeld, benchPlaylist, benchSegment, type FanoutResult, type HeldResult, type Measured, type Throughput } from './http.js';
+import { benchEdgeFanout, benchFanout, benchHeld, benchPlaylist, benchSegment, type EdgeFanoutResult, type FanoutResult, type HeldResult, type Measured, type Throughput } from './http.js';
 import { benchMemory, benchParse } from './ingest.js';
 import { startNginx } from './lib/nginx.js';
+import { hasVarnish } from './lib/varnish.js';
 import { fmt, kilo, median } from './lib/stats.js';
 import { CLIENT_CPU, describeMachine, has, pinSelf, SERVER_CPU } from './lib/system.js';
 import { benchTs } from './mpegts.js';
@@ -91,6 +93,28 @@ function fanoutRow(r: { origin: FanoutResult; floor: FanoutResult }, limitMs: nu
   };
 }
 
+function edgeRow(r: { direct: EdgeFanoutResult; edge: EdgeFanoutResult }): Row {
+  const e = r.edge;
+  const d = r.direct;
+  const delivered = (x: FanoutResult): string => `${fmt((x.deliveries / x.expected) * 100, 1)} % delivered`;
+  return {
+    benchmark: `growing-segment fan-out through Varnish, ${kilo(e.clients)} readers × 3 Mbit/s`,
+    result: `every reader p50 ${fmt(e.everyReaderP50)} / p99 ${fmt(e.everyReaderP99)} ms; ${fmt(e.originRequestsPerSegment, 2)} origin requests per segment, origin ${cpu(e.serverCpu)}, Varnish ${cpu(e.edgeCpu)}; ${delivered(e)}${e.errors ? `, ${e.errors} errors` : ''}`,
+    reference: `direct: every reader p50 ${fmt(d.everyReaderP50)} / p99 ${fmt(d.everyReaderP99)} ms; ${fmt(d.originRequestsPerSegment, 0)} origin requests per segment, origin ${cpu(d.serverCpu)}; ${delivered(d)}`,
+    ratio: `${fmt(e.everyReaderP99 / d.everyReaderP99, 2)}× direct p99`,
+    target: '1 origin request per segment, p99 ≤ direct',
+    verdict: verdict(e.originRequestsPerSegment <= 1.05 && e.everyReaderP99 <= d.everyReaderP99),
+  };
+}
+
+/** Field-wise medians, each run printed first (edge CPU moves a lot with the machine's load). */
+function medianEdge(runs: readonly { direct: EdgeFanoutResult; edge: EdgeFanoutResult }[]): { direct: EdgeFanoutResult; edge: EdgeFanoutResult } {
+  for (const { direct: d, edge: e } of runs) {
+    console.log(`  run: direct p50 ${fmt(d.everyReaderP50)} / p99 ${fmt(d.everyReaderP99)} ms, origin ${cpu(d.serverCpu)}; edge p50 ${fmt(e.everyReaderP50)} / p99 ${fmt(e.everyReaderP99)} ms, origin ${cpu(e.serverCpu)}, Varnish ${cpu(e.edgeCpu)}, ${fmt(e.originRequestsPerSegment, 2)} origin requests per segment`);
+  }
+  return { direct: medianFields(runs.map((r) => r.direct)), edge: medianFields(runs.map((r) => r.edge)) };
+}
+
 const BENCHMARKS: Record<string, () => Promise<Row[]>> = {
   async playlist() {
     return [throughputRows('live LL-HLS media playlist, 100 keep-alive connections', await benchPlaylist(RUNS, SECONDS), rps, 0.9)];
@@ -111,6 +135,14 @@ const BENCHMARKS: Record<string, () => Promise<Row[]>> = {
   },
   async fanout5k() {
     return [fanoutRow(medianFieldsPair(await repeat(quick ? 1 : 2, () => benchFanout(5000, HELD_SECONDS))), undefined)];
+  },
+  async edge1k() {
+    if (!hasVarnish()) throw new Error('varnishd missing (apt-get install varnish)');
+    return [edgeRow(medianEdge(await repeat(RUNS, () => benchEdgeFanout(1000, HELD_SECONDS))))];
+  },
+  async edge5k() {
+    if (!hasVarnish()) throw new Error('varnishd missing (apt-get install varnish)');
+    return [edgeRow(medianEdge(await repeat(quick ? 1 : 2, () => benchEdgeFanout(5000, HELD_SECONDS))))];
   },
   async parse() {
     const p = benchParse();

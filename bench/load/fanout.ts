@@ -4,13 +4,22 @@
 // each carrying its index in its first payload bytes, so a reader knows when it has received
 // all of a chunk: at the last read before the next chunk's marker. Prints one JSON line.
 import { LivePublisher, MARKER, SyntheticEncoder } from '../lib/encoder.js';
-import { clientArgs, parseHint, waitForPlaylist, type ClientArgs } from '../lib/live.js';
+import { clientArgs, getText, parseHint, waitForPlaylist, type ClientArgs } from '../lib/live.js';
 import { RawConnection } from '../lib/raw-http.js';
 import { percentile, sleep } from '../lib/stats.js';
 import { cpuMeter, rssBytes } from '../lib/system.js';
 
-const args = clientArgs<ClientArgs & { readonly bitsPerSecond: number }>();
+const args = clientArgs<
+  ClientArgs & {
+    readonly bitsPerSecond: number;
+    /** Where the readers go (a Varnish edge in front of the origin); the origin's playback port if absent. */
+    readonly readPort?: number;
+    /** The edge's process, for its CPU. */
+    readonly edgePid?: number;
+  }
+>();
 const base = `http://${args.host}:${args.playbackPort}`;
+const readPort = args.readPort ?? args.playbackPort;
 const encoder = new SyntheticEncoder({ bitsPerSecond: args.bitsPerSecond, fragmentSeconds: 1 / 30, marked: true });
 const publisher = new LivePublisher(args.host, args.ingestPort, '/live/bench/v.mp4', encoder);
 await publisher.start(args.prefillSeconds);
@@ -46,7 +55,7 @@ class Reader {
 
   constructor(msn: number) {
     this.msn = msn;
-    this.conn = new RawConnection(args.host, args.playbackPort, () => {
+    this.conn = new RawConnection(args.host, readPort, () => {
       if (!stopping) errors++;
     });
     this.conn.socket.once('connect', () => this.send());
@@ -103,11 +112,25 @@ for (let i = 0; i < args.clients; i += BATCH) {
   await sleep(15);
 }
 await sleep(1500);
+/**
+ * Segment requests the origin has finished answering (a reader's request of a growing segment
+ * finishes with the segment), and the newest complete segment.
+ */
+async function originSegments(): Promise<{ requests: number; msn: number }> {
+  const [{ text }, playlist] = await Promise.all([getText(`${base}/metrics`), getText(`${base}/live/bench/v/index.m3u8`)]);
+  let requests = 0;
+  for (const line of text.split('\n')) if (line.startsWith('origin_http_requests_total{') && line.includes('route="segment"')) requests += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return { requests, msn: Math.max(...[...playlist.text.matchAll(/\/(\d+)\.m4s$/gm)].map((m) => Number(m[1]))) };
+}
+const segmentsBefore = await originSegments();
 windowStart = process.hrtime.bigint();
 windowEnd = windowStart + BigInt(args.seconds * 1e9);
 const cpu = cpuMeter(args.serverPid);
+const edgeCpu = args.edgePid ? cpuMeter(args.edgePid) : undefined;
 await sleep(args.seconds * 1000);
 const cpuShare = cpu.stop();
+const edgeCpuShare = edgeCpu?.stop() ?? NaN;
+const segmentsAfter = await originSegments();
 const rss = rssBytes(args.serverPid);
 await sleep(500);
 stopping = true;
@@ -131,6 +154,8 @@ console.log(
     everyReaderP99: percentile(byEveryReader, 0.99),
     errors,
     serverCpu: cpuShare,
+    edgeCpu: edgeCpuShare,
+    originRequestsPerSegment: (segmentsAfter.requests - segmentsBefore.requests) / Math.max(1, segmentsAfter.msn - segmentsBefore.msn),
     rss,
     ...(process.env.BENCH_DEBUG ? { series: [...slowest.entries()].sort((a, b) => a[0] - b[0]).map(([i, ms]) => `${i}:${ms.toFixed(0)}`).join(' ') } : {}),
   }),

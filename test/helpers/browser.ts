@@ -58,6 +58,8 @@ export interface PlayerReport {
   readonly samples: PlaybackSample[];
   readonly errors: { fatal: boolean; details: string }[];
   readonly requests: string[];
+  /** Responses with a 5xx status: "STATUS URL". */
+  readonly serverErrors: string[];
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -72,7 +74,7 @@ export async function sample(page: Page, seconds: number): Promise<PlaybackSampl
 
 /** The bits of the hls.js, shaka-player and dash.js globals the test pages use. */
 interface HlsJs {
-  on(event: string, cb: (event: unknown, data: { fatal: boolean; details: string }) => void): void;
+  on(event: string, cb: (event: unknown, data: { fatal: boolean; details: string; error?: { message?: string } }) => void): void;
   loadSource(url: string): void;
   attachMedia(video: HTMLVideoElement): void;
   latency: number;
@@ -106,14 +108,18 @@ const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka
  * mode) until the video advances, samples it once a second for `seconds`, and reports what the
  * player said and every URL the page requested. dash.js errors are all reported as fatal.
  */
-export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean } = {}): Promise<PlayerReport> {
+export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean; hlsConfig?: Record<string, unknown>; shakaConfig?: Record<string, unknown> } = {}): Promise<PlayerReport> {
   const page = await browser.newPage();
   const requests: string[] = [];
+  const serverErrors: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.url()}`);
+  });
   await page.goto(pageUrl);
   await page.addScriptTag({ url: SCRIPT[player] });
   await page.evaluate(
-    async ({ player, src, lowLatency }) => {
+    async ({ player, src, lowLatency, hlsConfig, shakaConfig }) => {
       const w = window as unknown as PageGlobals;
       const video = document.getElementById('v') as HTMLVideoElement;
       const errors: PageGlobals['__errors'] = [];
@@ -121,8 +127,8 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
       const read: { latency?: () => number | null } = {};
       if (player === 'hls.js') {
-        const hls = new w.Hls(lowLatency ? { lowLatencyMode: true } : {});
-        hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.details }));
+        const hls = new w.Hls({ ...(lowLatency ? { lowLatencyMode: true } : {}), ...hlsConfig });
+        hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.error?.message ? `${d.details}: ${d.error.message}` : d.details }));
         hls.loadSource(src);
         hls.attachMedia(video);
         void video.play();
@@ -132,6 +138,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         const shaka = new w.shaka.Player();
         await shaka.attach(video);
         if (lowLatency) shaka.configure({ streaming: { lowLatencyMode: true } });
+        shaka.configure(shakaConfig);
         shaka.addEventListener('error', (e) => errors.push({ fatal: e.detail.severity === 2, details: String(e.detail.code) }));
         await shaka.load(src);
         void video.play();
@@ -150,13 +157,13 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         paused: video.paused,
       });
     },
-    { player, src, lowLatency: options.lowLatency ?? false },
+    { player, src, lowLatency: options.lowLatency ?? false, hlsConfig: options.hlsConfig ?? {}, shakaConfig: options.shakaConfig ?? {} },
   );
   await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
   const samples = await sample(page, seconds);
   const errors = (await page.evaluate(() => (window as unknown as PageGlobals).__errors)) ?? [];
   await page.close();
-  return { samples, errors, requests };
+  return { samples, errors, requests, serverErrors };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */
