@@ -43,6 +43,8 @@ export class Track {
   state: TrackState = 'active';
   /** Wall clock of the last ingest event (a CMAF header or a chunk): what the idle sweep reads. */
   lastIngestAtMs = 0;
+  /** Wall clock of the last chunk received (0 before the first). */
+  lastChunkAtMs = 0;
   /** Duration of the first sample seen, in ticks (frame duration for video). */
   sampleDuration = 0;
   /** Duration of the first chunk ingested, in ticks: the encoder's chunk cadence. */
@@ -196,6 +198,7 @@ export class Track {
   ingest(chunk: IngestChunk, arrivalMs: number): IngestResult {
     if (this.state !== 'active') this.state = 'active';
     this.lastIngestAtMs = arrivalMs;
+    this.lastChunkAtMs = arrivalMs;
     let run = chunk.run;
     const n = run.durations.length;
     if (n === 0) return 'empty';
