@@ -118,7 +118,7 @@ export async function benchMemory(inspect?: (phase: 'base' | 'full') => void): P
   let mediaBytes = 0;
   let segments = 0;
   for (const t of stream.tracks.values()) {
-    for (const s of t.segments) {
+    for (const s of t.segments()) {
       mediaBytes += s.byteLength;
       segments++;
     }

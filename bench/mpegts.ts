@@ -63,10 +63,12 @@ export function benchTs(runs = 15): TsBench {
   const video = stream.tracks.get('v')!;
   const audio = stream.tracks.get('a')!;
   const sourcesOf: { msn: number; source: TsSource; media: Buffer[] }[] = [];
-  for (const seg of video.segments) {
+  for (const seg of video.segments()) {
     const a = audio.findSegment(seg.msn);
     if (seg.state === 'complete' && a?.state === 'complete') {
-      sourcesOf.push({ msn: seg.msn, source: { video: { track: video, segment: seg }, audio: { track: audio, segment: a } }, media: [...seg.body.buffers, ...a.body.buffers] });
+      const vb = video.residentBytes(seg)!;
+      const ab = audio.residentBytes(a)!;
+      sourcesOf.push({ msn: seg.msn, source: { video: { track: video, segment: seg, bytes: vb }, audio: { track: audio, segment: a, bytes: ab } }, media: [...vb.range(0, seg.byteLength), ...ab.range(0, a.byteLength)] });
     }
   }
   const memory = new RecycledMemory(64 << 20);

@@ -44,7 +44,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     now,
     (w) => logger.warn(w, w.message),
   );
-  streams.added.subscribe((s) => logger.info({ stream: s.name, tag: s.tag, firstMsn: s.firstMsn }, 'stream started'));
+  streams.added.subscribe((s) => logger.info({ stream: s.name }, 'stream started'));
   streams.removed.subscribe((s) => logger.info({ stream: s.name, tag: s.tag }, 'stream removed'));
   let held = (): number => 0;
   const metrics = createMetrics(streams, () => held());

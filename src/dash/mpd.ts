@@ -2,7 +2,8 @@ import { measureBitrate } from '../timeline/bitrate.js';
 import type { Segment } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
-import { presentationTimeOffset, segmentsIn, type AddressingMode, type DashPeriod, type PeriodTracker } from './periods.js';
+import { presentationTimeOffset, segmentsIn, type AddressingMode, type DashPeriod } from '../timeline/periods.js';
+import { dashTemplates } from '../urls.js';
 import { XmlWriter, xsDateTime, xsDuration, type XmlAttributes } from './xml.js';
 
 export interface MpdOptions {
@@ -66,12 +67,12 @@ function isComplete(s: Segment): boolean {
  * nominal @duration, availabilityTimeOffset and availabilityTimeComplete="false". `timeline`
  * mode: SegmentTimeline with the exact S@t/@d/@r of the ingest. Null before the first segment.
  */
-export function renderMpd(stream: Stream, tracker: PeriodTracker, options: MpdOptions): string | null {
+export function renderMpd(stream: Stream, options: MpdOptions): string | null {
   const d = stream.nominalSegmentDuration;
   const ast = stream.availabilityStartTimeMs;
   const td = stream.targetDuration;
   if (d === null || ast === null || td === null) return null;
-  const tracks = stream.orderedTracks().filter((t) => t.segments.some(isComplete));
+  const tracks = stream.orderedTracks().filter((t) => t.segments().some(isComplete));
   if (tracks.length === 0) return null;
   const lowLatency = options.mode === 'number';
   const window = stream.options.windowSeconds;
@@ -81,15 +82,14 @@ export function renderMpd(stream: Stream, tracker: PeriodTracker, options: MpdOp
   let longest = d;
   let maxChunk = 0;
   for (const t of tracks) {
-    for (const s of t.segments) {
+    for (const s of t.segments()) {
       if (!isComplete(s)) continue;
       newestEnd = Math.max(newestEnd, s.endTime / s.timescale);
       longest = Math.max(longest, s.seconds);
     }
     maxChunk = Math.max(maxChunk, t.chunkDuration / t.timescale);
   }
-  tracker.update(stream);
-  const live = tracker.live(newestEnd - window);
+  const live = stream.livePeriods(options.mode, newestEnd - window);
   if (live.length === 0) return null;
   // availabilityTimeOffset = segment − chunk duration: segment N is requestable once its first chunk is.
   const ato = Math.max(0, Math.floor((d - maxChunk) * 1000) / 1000);
@@ -217,10 +217,11 @@ function writeRepresentation(
   }
   const ts = track.timescale;
   const initId = segments.find((s) => s.chunks.length > 0)!.initId;
+  const templates = dashTemplates(stream.tag, initId);
   const common: XmlAttributes = [
     ['timescale', ts],
-    ['initialization', `$RepresentationID$/${stream.tag}/init-${initId}.mp4`],
-    ['media', `$RepresentationID$/${stream.tag}/$Number$.m4s`],
+    ['initialization', templates.initialization],
+    ['media', templates.media],
     ['startNumber', period.startMsn],
     ['presentationTimeOffset', pto.toString()],
   ];

@@ -1,8 +1,8 @@
-import type { PeriodTracker } from '../dash/periods.js';
 import { measureBitrate } from '../timeline/bitrate.js';
 import type { Segment } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
+import { hespBaseUrl } from '../urls.js';
 import { packetRate, presentationStartMs, samplesPerFrame, startSequence, type HespPresentation } from './sequence.js';
 
 export const HESP_TYPE = 'application/vnd.theo.hesp+json';
@@ -12,16 +12,14 @@ export const INITIALIZATION_PATTERN = 'hesp-{initId}.mp4';
 export const CONTINUATION_PATTERN = '{segmentId}.m4s';
 
 export interface HespOptions {
-  /** When the manifest is made (creationDate), injected. */
-  readonly nowMs: number;
   readonly utcUrl: string;
 }
 
 type Json = Record<string, unknown>;
 
 /** The HESP Presentations of a stream: its DASH Periods (same continuity rules), dated. */
-export function hespPresentations(stream: Stream, tracker: PeriodTracker): HespPresentation[] {
-  const periods = tracker.update(stream);
+export function hespPresentations(stream: Stream): HespPresentation[] {
+  const periods = stream.periods('number');
   const tracks = [...stream.tracks.values()];
   return periods.map((period, i) => ({ period, next: periods[i + 1], startMs: presentationStartMs(period, tracks) }));
 }
@@ -31,7 +29,7 @@ function scaled(value: number, scale: number): Json {
 }
 
 function inPresentation(track: Track, p: HespPresentation): Segment[] {
-  return track.segments.filter((s) => s.msn >= p.period.startMsn && (!p.next || s.msn < p.next.startMsn));
+  return track.segmentsFrom(p.period.startMsn).filter((s) => !p.next || s.msn < p.next.startMsn);
 }
 
 /** Media time − manifest time, in the track's timescale, from any segment with media. */
@@ -47,15 +45,15 @@ function mediaTimeOffset(segments: readonly Segment[]): Json | undefined {
  * per continuous timeline, video and audio Switching Sets, tracks addressed through their
  * `baseUrl` with the initialization and continuation patterns. Null before the first segment.
  */
-export function renderHespManifest(stream: Stream, tracker: PeriodTracker, options: HespOptions): string | null {
+export function renderHespManifest(stream: Stream, options: HespOptions): string | null {
   const d = stream.nominalSegmentDuration;
   const td = stream.targetDuration;
   const frontier = stream.frontier();
   if (d === null || td === null || frontier === null) return null;
-  const tracks = stream.orderedTracks().filter((t) => t.segments.some((s) => s.state === 'complete'));
+  const tracks = stream.orderedTracks().filter((t) => t.segments().some((s) => s.state === 'complete'));
   if (tracks.length === 0) return null;
   const window = stream.options.windowSeconds;
-  const all = hespPresentations(stream, tracker);
+  const all = hespPresentations(stream);
   // Presentations still holding media within the availability window.
   const from = frontier - window;
   let first = 0;
@@ -67,7 +65,8 @@ export function renderHespManifest(stream: Stream, tracker: PeriodTracker, optio
   const manifest: Json = {
     manifestVersion: '2.0.0',
     streamType: 'live',
-    creationDate: new Date(options.nowMs).toISOString(),
+    // The wall clock of the newest media: the same on every origin with the same media.
+    creationDate: new Date(stream.wallClockMs(frontier)).toISOString(),
     fallbackPollRate: td,
     availabilityDuration: scaled(window, 1),
     activePresentation: active.period.id,
@@ -128,7 +127,7 @@ function trackObject(stream: Stream, t: Track, p: HespPresentation, d: number): 
   const offset = mediaTimeOffset(segments);
   const common: Json = {
     id: t.name,
-    baseUrl: `${t.name}/${stream.tag}/`,
+    baseUrl: hespBaseUrl(t.name, stream.tag),
     bandwidth,
     ...(measured ? { averageBandwidth: Math.ceil(measured.average) } : {}),
     startSequenceNumber: startSequence(p, rate),

@@ -1,5 +1,5 @@
 import { sliceRun, writeRunHeader } from '../isobmff/sample-run.js';
-import type { Chunk, Segment } from '../timeline/segment.js';
+import type { Chunk, Segment, SegmentBytes } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
 import { writeEmsg } from './emsg.js';
 
@@ -28,7 +28,7 @@ export interface EntryPoint {
  */
 export function entryPoints(track: Track): EntryPoint[] {
   const out: EntryPoint[] = [];
-  const segments = track.segments;
+  const segments = track.segments();
   for (let s = 0; s < segments.length; s++) {
     const seg = segments[s]!;
     if (seg.state === 'gap') continue;
@@ -42,7 +42,7 @@ export function entryPoints(track: Track): EntryPoint[] {
         return;
       }
       if (!chunk.independent) return;
-      const next = nextAfter(track, s, c, offset);
+      const next = nextAfter(segments, s, c, offset);
       if (next) out.push({ segment: seg, chunkIndex: c, time, next });
     });
   }
@@ -50,14 +50,14 @@ export function entryPoints(track: Track): EntryPoint[] {
 }
 
 /** The sample after the IDR chunk `c` of segment index `s`: the next chunk, or the next segment's start. */
-function nextAfter(track: Track, s: number, c: number, offsetAfter: number): Continuation | null {
-  const seg = track.segments[s]!;
+function nextAfter(segments: readonly Segment[], s: number, c: number, offsetAfter: number): Continuation | null {
+  const seg = segments[s]!;
   const chunk = seg.chunks[c]!;
   // The sample after the IDR must start a box; the timeline keeps each IDR alone in its chunk.
   if (chunk.sampleCount > 1) return null;
   if (c + 1 < seg.chunks.length) return { index: seg.msn, offset: offsetAfter };
   if (seg.state === 'open') return null;
-  const following = track.segments[s + 1];
+  const following = segments[s + 1];
   if (following && following.msn === seg.msn + 1 && following.state !== 'gap') return { index: following.msn, offset: 0 };
   return null;
 }
@@ -67,11 +67,11 @@ function nextAfter(track: Track, s: number, c: number, offsetAfter: number): Con
  * JSON names the Continuation Segment and byte offset of the next sample, and for video a
  * moof/mdat holding only the IDR (same tfdt as in the Continuation Stream).
  */
-export function initializationPacket(track: Track, entry: EntryPoint): Buffer[] {
+export function initializationPacket(track: Track, entry: EntryPoint, bytes: SegmentBytes): Buffer[] {
   const init = track.findInit(entry.segment.initId) ?? track.init;
   const chunk: Chunk = entry.segment.chunks[entry.chunkIndex]!;
   const video = track.kind === 'video';
-  const run = video ? track.samples(entry.segment, chunk) : null;
+  const run = video ? track.samples(bytes, chunk) : null;
   const idr = run ? (chunk.sampleCount === 1 ? run : sliceRun(run, 0, 1)) : null;
   // THEO's validator has no default for offset: it is always written.
   const message = Buffer.from(JSON.stringify({ index: entry.next.index, offset: entry.next.offset }));

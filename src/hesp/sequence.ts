@@ -1,4 +1,4 @@
-import type { DashPeriod } from '../dash/periods.js';
+import type { DashPeriod } from '../timeline/periods.js';
 import type { Track } from '../timeline/track.js';
 import { entryPoints, type EntryPoint } from './packets.js';
 

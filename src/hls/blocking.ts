@@ -1,4 +1,5 @@
 import { OriginError } from '../errors.js';
+import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import type { LowLatencyParams } from './low-latency.js';
 
@@ -44,8 +45,8 @@ export function normalize(track: Track, target: Target): Target {
 }
 
 /** Whether the playlist as it is now contains what the request waits for. */
-export function isSatisfied(track: Track, target: Target): boolean {
-  if (track.stream.ended) return true;
+export function isSatisfied(stream: Stream, track: Track, target: Target): boolean {
+  if (stream.ended) return true;
   const t = normalize(track, target);
   const lastMsn = track.lastCompleteMsn();
   if (t.part === null) return lastMsn !== null && lastMsn >= t.msn;
@@ -60,17 +61,17 @@ export type BlockingDecision =
   | { readonly kind: 'reject'; readonly reason: 'msn-too-far' | 'part-too-far'; readonly message: string };
 
 /** What to do with a playlist request carrying _HLS_msn (and maybe _HLS_part), per 6.2.5.2. */
-export function decideBlocking(track: Track, directives: Directives, ll: LowLatencyParams): BlockingDecision {
+export function decideBlocking(stream: Stream, track: Track, directives: Directives, ll: LowLatencyParams): BlockingDecision {
   // "the server MUST ignore _HLS_msn and _HLS_part if the Playlist contains EXT-X-ENDLIST"
-  if (directives.msn === null || track.stream.ended) return { kind: 'now' };
+  if (directives.msn === null || stream.ended) return { kind: 'now' };
   const target: Target = { msn: directives.msn, part: directives.part };
-  const lastMsn = track.lastCompleteMsn() ?? track.stream.firstMsn - 1;
+  const lastMsn = track.lastCompleteMsn() ?? (track.nextPart()?.msn ?? 1) - 1;
   // "greater than the Media Sequence Number of the last Media Segment in the current Playlist
   // plus two ... the server SHOULD immediately return Bad Request"
   if (target.msn > lastMsn + 2) {
     return { kind: 'reject', reason: 'msn-too-far', message: `_HLS_msn=${target.msn} is more than two past the last segment (${lastMsn})` };
   }
-  if (isSatisfied(track, target)) return { kind: 'now' };
+  if (isSatisfied(stream, track, target)) return { kind: 'now' };
   if (target.part !== null) {
     const ahead = partsAhead(track, normalize(track, target), ll);
     // "... or if the _HLS_part exceeds the last Partial Segment in the current Playlist by the
@@ -84,7 +85,7 @@ export function decideBlocking(track: Track, directives: Directives, ll: LowLate
 
 /** Parts between the newest complete part and the target, future segments counted at TD/PT parts. */
 function partsAhead(track: Track, target: Target, ll: LowLatencyParams): number {
-  const last = track.lastCompletePart() ?? { msn: track.stream.firstMsn - 1, index: -1 };
+  const last = track.lastCompletePart() ?? { msn: (track.nextPart()?.msn ?? 1) - 1, index: -1 };
   const part = target.part ?? 0;
   if (target.msn === last.msn) return part - last.index;
   const perSegment = Math.ceil(ll.targetDuration / ll.partTarget - 1e-9);
@@ -99,18 +100,18 @@ export type PartLookup =
   | { readonly kind: 'wait' }
   | { readonly kind: 'missing'; readonly reason: 'future' | 'gone' | 'never'; readonly message: string };
 
-export function lookupPart(track: Track, msn: number, index: number): PartLookup {
+export function lookupPart(stream: Stream, track: Track, msn: number, index: number): PartLookup {
   const seg = track.findSegment(msn);
   const part = seg?.parts[index];
   if (part?.complete) return { kind: 'ready' };
-  const ended = track.stream.ended;
+  const ended = stream.ended;
   if (seg && part && !ended && seg.state === 'open') return { kind: 'wait' };
   const next = track.nextPart();
   // "A server MUST be prepared to respond to a request for a hinted resource" (6.2.6): hold it.
-  if (!ended && next.msn === msn && next.index === index) return { kind: 'wait' };
+  if (!ended && next && next.msn === msn && next.index === index) return { kind: 'wait' };
   if (seg && seg.state !== 'open') return { kind: 'missing', reason: 'never', message: `segment ${msn} of '${track.name}' has no part ${index}` };
-  const first = track.segments[0];
-  if (first && msn < first.msn) return { kind: 'missing', reason: 'gone', message: `part ${msn}.${index} of '${track.name}' has left the window` };
-  if (ended) return { kind: 'missing', reason: 'never', message: `stream '${track.stream.name}' has ended` };
+  const first = track.firstMsn;
+  if (first !== null && msn < first) return { kind: 'missing', reason: 'gone', message: `part ${msn}.${index} of '${track.name}' has left the window` };
+  if (ended) return { kind: 'missing', reason: 'never', message: `stream '${stream.name}' has ended` };
   return { kind: 'missing', reason: 'future', message: `part ${msn}.${index} of '${track.name}' is not hinted yet` };
 }

@@ -1,8 +1,9 @@
 import type { Segment } from '../timeline/segment.js';
+import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, decimal, tag } from './attributes.js';
 import { lowLatencyParams } from './low-latency.js';
-import { initUri, partUri, segmentUri, siblingPlaylistUri } from './uris.js';
+import { initUri, partUri, segmentUri, siblingPlaylistUri } from '../urls.js';
 
 /** EXT-X-VERSION 9: EXT-X-SKIP (RFC 8216bis 8); used for every LL-HLS playlist so it never varies. */
 export const LL_HLS_VERSION = 9;
@@ -31,8 +32,7 @@ export type MediaPlaylistOptions =
  * The media playlist of a track, rendered from the timeline as it is now. LL-HLS, L-HLS and the
  * MPEG-TS variant are options of this one renderer. Null until the stream's first segment completes.
  */
-export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions): string | null {
-  const stream = track.stream;
+export function renderMediaPlaylist(stream: Stream, track: Track, options: MediaPlaylistOptions): string | null {
   const ll = lowLatencyParams(stream);
   const listed = track.listedSegments();
   const first = listed[0];
@@ -70,12 +70,12 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
 
   const open = track.openSegment;
   const openParts = open ? open.parts.filter((p) => p.complete) : [];
-  let mapped = -1;
+  let mapped = '';
   const head = (s: Segment): void => {
     if (discontinuous(s)) lines.push('#EXT-X-DISCONTINUITY');
     if (options.flavor === 'ts') mapped = s.initId;
     if (s.initId !== mapped) {
-      lines.push(`#EXT-X-MAP:URI="${initUri(stream, s.initId)}"`);
+      lines.push(`#EXT-X-MAP:URI="${initUri(stream.tag, s.initId)}"`);
       mapped = s.initId;
     }
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`);
@@ -84,7 +84,7 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
   if (options.flavor === 'ts') {
     const audio = options.muxedAudio;
     // A TS segment is whole (and gets its Content-Length) once the audio muxed into it is.
-    while (audio && shown.length > 0 && !audioSettled(audio, shown[shown.length - 1]!.msn)) shown = shown.slice(0, -1);
+    while (audio && shown.length > 0 && !audioSettled(stream, audio, shown[shown.length - 1]!.msn)) shown = shown.slice(0, -1);
     for (const s of shown) {
       head(s);
       segmentLines(lines, stream, s, 'ts');
@@ -94,12 +94,13 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
       head(s);
       segmentLines(lines, stream, s);
     }
-    if (!ended) prefetchLines(lines, track, mapped, discontinuous);
+    if (!ended) prefetchLines(lines, stream, track, mapped, discontinuous);
   } else {
     // "EXT-X-PART tags SHOULD be removed ... after they are greater than three Target Durations
     // from the end of the Playlist" (6.2.2): parts stay on the newest three entries, counting the
     // segment in production (hls-parser's strict reading of the same rule).
-    const next = track.nextPart();
+    // A track with a listed segment always has a next part.
+    const next = track.nextPart()!;
     const entries: (Segment | null)[] = [...shown, ...(open && openParts.length > 0 ? [open] : [])];
     // A hint into a segment with no listed part yet opens an entry of its own.
     if (!ended && next.index === 0) entries.push(null);
@@ -107,25 +108,25 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
     for (const s of shown) {
       // Tags that apply to a parent segment come before its first EXT-X-PART (4.4.4.9).
       head(s);
-      if (withParts.has(s)) partLines(lines, track, s, s.parts, options.partAddressing);
+      if (withParts.has(s)) partLines(lines, stream, s, s.parts, options.partAddressing);
       segmentLines(lines, stream, s);
     }
     if (open && openParts.length > 0) {
       head(open);
-      partLines(lines, track, open, openParts, options.partAddressing);
+      partLines(lines, stream, open, openParts, options.partAddressing);
     }
     if (!ended) {
       // hls.js loops without a preload hint (gohlslib); "MUST NOT" appear with EXT-X-ENDLIST.
       const hint = new AttributeList().enumerated('TYPE', 'PART');
-      if (options.partAddressing === 'byterange') hint.quoted('URI', segmentUri(stream, next.msn)).integer('BYTERANGE-START', next.byteOffset);
-      else hint.quoted('URI', partUri(stream, next.msn, next.index));
+      if (options.partAddressing === 'byterange') hint.quoted('URI', segmentUri(stream.tag, next.msn)).integer('BYTERANGE-START', next.byteOffset);
+      else hint.quoted('URI', partUri(stream.tag, next.msn, next.index));
       lines.push(tag('#EXT-X-PRELOAD-HINT', hint));
     }
     for (const other of stream.orderedTracks()) {
       if (other === track) continue;
       const last = other.lastCompletePart();
       if (!last || other.listedSegments().length === 0) continue;
-      lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other)).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));
+      lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other.name)).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));
     }
   }
   if (ended) lines.push('#EXT-X-ENDLIST');
@@ -133,17 +134,17 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
   return lines.join('\n');
 }
 
-function segmentLines(lines: string[], stream: Track['stream'], s: Segment, extension: 'm4s' | 'ts' = 'm4s'): void {
+function segmentLines(lines: string[], stream: Stream, s: Segment, extension: 'm4s' | 'ts' = 'm4s'): void {
   if (s.state === 'gap') lines.push('#EXT-X-GAP');
-  lines.push(`#EXTINF:${decimal(s.seconds)},`, segmentUri(stream, s, extension));
+  lines.push(`#EXTINF:${decimal(s.seconds)},`, segmentUri(stream.tag, s.msn, extension));
 }
 
-function partLines(lines: string[], track: Track, s: Segment, parts: Segment['parts'], addressing: PartAddressing): void {
+function partLines(lines: string[], stream: Stream, s: Segment, parts: Segment['parts'], addressing: PartAddressing): void {
   for (const p of parts) {
     if (!p.complete) continue;
     const a = new AttributeList().decimal('DURATION', p.duration / s.timescale, 5);
-    if (addressing === 'byterange') a.quoted('URI', segmentUri(track.stream, s)).quoted('BYTERANGE', `${p.byteLength}@${p.byteOffset}`);
-    else a.quoted('URI', partUri(track.stream, s.msn, p.index));
+    if (addressing === 'byterange') a.quoted('URI', segmentUri(stream.tag, s.msn)).quoted('BYTERANGE', `${p.byteLength}@${p.byteOffset}`);
+    else a.quoted('URI', partUri(stream.tag, s.msn, p.index));
     // "EXT-X-PART ... INDEPENDENT=YES if the Partial Segment contains an independent frame"
     if (p.independent) a.enumerated('INDEPENDENT', 'YES');
     lines.push(tag('#EXT-X-PART', a));
@@ -151,24 +152,23 @@ function partLines(lines: string[], track: Track, s: Segment, parts: Segment['pa
 }
 
 /** L-HLS: the segment in production and the next one, streamed as they are produced. */
-function prefetchLines(lines: string[], track: Track, mapped: number, discontinuous: (s: Segment) => boolean): void {
-  const stream = track.stream;
+function prefetchLines(lines: string[], stream: Stream, track: Track, mapped: string, discontinuous: (s: Segment) => boolean): void {
   const open = track.openSegment;
   // A prefetch segment cannot be preceded by EXT-X-MAP: one that needs a new header waits.
   if (open && open.initId !== mapped) return;
   if (open) {
     if (discontinuous(open)) lines.push('#EXT-X-PREFETCH-DISCONTINUITY');
-    lines.push(`#EXT-X-PREFETCH:${segmentUri(stream, open)}`);
+    lines.push(`#EXT-X-PREFETCH:${segmentUri(stream.tag, open.msn)}`);
   }
-  lines.push(`#EXT-X-PREFETCH:${segmentUri(stream, (track.lastMsn ?? stream.firstMsn - 1) + 1)}`);
+  if (track.lastMsn !== null) lines.push(`#EXT-X-PREFETCH:${segmentUri(stream.tag, track.lastMsn + 1)}`);
 }
 
 /** Whether an audio track's part of segment `msn` is final: complete, a gap, or never coming. */
-export function audioSettled(audio: Track, msn: number): boolean {
+export function audioSettled(stream: Stream, audio: Track, msn: number): boolean {
   if (msn <= audio.quietThrough) return true;
   const seg = audio.findSegment(msn);
   if (seg) return seg.state !== 'open';
-  return audio.state !== 'active' || audio.stream.ended || (audio.lastMsn ?? -1) > msn;
+  return audio.state !== 'active' || stream.ended || (audio.lastMsn ?? -1) > msn;
 }
 
 /**

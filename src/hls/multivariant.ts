@@ -1,9 +1,10 @@
+import { tsCarriage } from '../mpegts/compat.js';
 import { measureBitrate } from '../timeline/bitrate.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, tag } from './attributes.js';
 import { FMP4_VERSION, LL_HLS_VERSION, TS_VERSION } from './media-playlist.js';
-import { mediaPlaylistUri, type PlaylistFlavor } from './uris.js';
+import { mediaPlaylistUri, type PlaylistFlavor } from '../urls.js';
 
 interface AudioGroup {
   readonly id: string;
@@ -37,7 +38,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
         .enumerated('DEFAULT', i === 0 ? 'YES' : 'NO')
         .enumerated('AUTOSELECT', 'YES');
       if (t.info.channels) a.quoted('CHANNELS', String(t.info.channels));
-      a.quoted('URI', mediaPlaylistUri(t, flavor));
+      a.quoted('URI', mediaPlaylistUri(t.name, flavor));
       lines.push(tag('#EXT-X-MEDIA', a));
     });
   }
@@ -53,7 +54,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
         const fps = v.frameRate;
         if (fps) a.decimal('FRAME-RATE', fps, 3);
         if (g) a.quoted('AUDIO', g.id);
-        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v, flavor));
+        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, flavor));
       }
     }
   } else {
@@ -61,7 +62,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
       for (const t of g.tracks) {
         const rate = measureBitrate(t) ?? { peak: 0, average: 0 };
         const a = new AttributeList().integer('BANDWIDTH', rate.peak).integer('AVERAGE-BANDWIDTH', rate.average).quoted('CODECS', t.info.codec).quoted('AUDIO', g.id);
-        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t, flavor));
+        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t.name, flavor));
       }
     }
   }
@@ -93,7 +94,7 @@ function audioGroups(audios: Track[]): AudioGroup[] {
 
 /** The tracks an MPEG-TS variant can carry: H.264 video and AAC audio (Apple requires fMP4 for HEVC). */
 export function tsCompatible(track: Track): boolean {
-  return track.kind === 'video' ? track.info.sampleEntry.startsWith('avc') : track.info.codec.startsWith('mp4a.40.');
+  return tsCarriage(track.info);
 }
 
 /** The audio muxed into every MPEG-TS video variant: the first AAC track. */
@@ -124,14 +125,14 @@ function renderTsMultivariant(stream: Stream): string | null {
     if (v.info.width && v.info.height) a.resolution('RESOLUTION', v.info.width, v.info.height);
     const fps = v.frameRate;
     if (fps) a.decimal('FRAME-RATE', fps, 3);
-    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v, 'ts'));
+    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, 'ts'));
   }
   if (audioReady) {
     const a = new AttributeList()
       .integer('BANDWIDTH', Math.ceil(audioRate.peak * TS_OVERHEAD))
       .integer('AVERAGE-BANDWIDTH', Math.ceil(audioRate.average * TS_OVERHEAD))
       .quoted('CODECS', audioReady.info.codec);
-    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(audioReady, 'ts'));
+    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(audioReady.name, 'ts'));
   }
   lines.push('');
   return lines.join('\n');

@@ -28,6 +28,11 @@ export const CacheControl = {
   blockingMediaError: maxAge((targetDuration) => targetDuration),
   /** Complete segments, parts and init segments never change under their URL. */
   immutable: 'public, max-age=31536000, immutable',
+  /**
+   * A segment (or its last part) that a dying ingest cut short: its bytes never change here, but
+   * another origin fed the same encoder may hold the whole one under the same URL.
+   */
+  cutShort: 'public, max-age=2',
   /** A segment still being produced: cacheable once complete; aborted responses are never stored. */
   growing: 'public, max-age=31536000',
   /** A 404 for something that may exist soon (a future segment, a stream not started). */

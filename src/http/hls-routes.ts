@@ -4,14 +4,14 @@ import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls
 import { lowLatencyParams } from '../hls/low-latency.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
 import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
-import type { PlaylistFlavor } from '../hls/uris.js';
 import type { Metrics } from '../metrics.js';
-import type { Segment } from '../timeline/segment.js';
+import type { Segment, SegmentBytes } from '../timeline/segment.js';
+import type { PlaylistFlavor } from '../urls.js';
 import type { Stream } from '../timeline/stream.js';
 import type { InitRecord, Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { parseOpenRange, rangeReady, sendSegmentRange } from './live-range.js';
-import { acceptsGzip, type Rendered, type RenderedCache } from './rendered-cache.js';
+import { sendRendered, type Rendered, type RenderedCache } from './rendered-cache.js';
 import { headerSet, prepare, sendBuffers, sendError, sendLive, sendPrepared, type HeaderSet, type Prepared } from './respond.js';
 import type { WaiterList } from './waiters.js';
 import { guarded, type FaultSink } from './guard.js';
@@ -45,7 +45,7 @@ function notReady(req: IncomingMessage, res: ServerResponse, what: string): void
 }
 
 function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rendered, cacheControl: string): void {
-  sendPrepared(req, res, playlist.response(PLAYLIST_TYPE, cacheControl, acceptsGzip(req.headers['accept-encoding'])));
+  sendRendered(req, res, playlist, PLAYLIST_TYPE, cacheControl);
 }
 
 export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor): void {
@@ -60,12 +60,11 @@ export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: Ser
  * L-HLS media playlist (complete segments, then EXT-X-PREFETCH for what is being produced) or the
  * MPEG-TS one (complete segments, as `.ts`).
  */
-export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, flavor: 'l-hls' | 'ts'): void {
-  const stream = track.stream;
+export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: 'l-hls' | 'ts'): void {
   if (flavor === 'ts' && !tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
   const muxedAudio = flavor === 'ts' && track.kind === 'video' ? (defaultTsAudio(stream) ?? null) : null;
   const version = flavor === 'ts' ? `${track.listVersion}|${muxedAudio?.listVersion}|${stream.ended}` : `${stream.version}`;
-  const playlist = ctx.playlists.get(track, flavor, version, () => renderMediaPlaylist(track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }));
+  const playlist = ctx.playlists.get(track, flavor, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }));
   if (!playlist) return notReady(req, res, `track '${track.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -75,8 +74,7 @@ export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: S
  * (`_HLS_skip`). Rendered once per timeline version and variant; held requests are released
  * together, with the same bytes, when the track changes.
  */
-export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, query: URLSearchParams | null): void {
-  const stream = track.stream;
+export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, query: URLSearchParams | null): void {
   let directives;
   try {
     directives = parseDirectives(query);
@@ -88,13 +86,13 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
-    return ctx.playlists.get(track, skip ? 'll-skip' : 'll', stream.version, () => renderMediaPlaylist(track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
+    return ctx.playlists.get(track, skip ? 'll-skip' : 'll', stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
   };
   const first = render();
   if (!first || !ll) return notReady(req, res, `track '${track.name}'`);
   if (directives.msn === null) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
   const blocking = CacheControl.blocking(ll.targetDuration);
-  const decision = decideBlocking(track, directives, ll);
+  const decision = decideBlocking(stream, track, directives, ll);
   if (decision.kind === 'reject') {
     ctx.metrics.hlsBlockingRejections.inc({ status: '400', reason: decision.reason });
     return sendError(req, res, new OriginError('BAD_REQUEST', decision.message), CacheControl.blockingError(ll.targetDuration));
@@ -104,7 +102,7 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const leave = ctx.waiters(track).add(
     started + holdLimitMs(stream),
     guarded(ctx, 'held-request', req, res, true, () => {
-      if (!isSatisfied(track, decision.target)) return false;
+      if (!isSatisfied(stream, track, decision.target)) return false;
       res.off('close', leave);
       ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
       sendPlaylist(req, res, render()!, blocking);
@@ -121,15 +119,16 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
 }
 
 /** A partial segment: sent whole once complete; the hinted one is held until then. */
-export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, msn: number, index: number): void {
-  const stream = track.stream;
+export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number, index: number): void {
   const answer = (): boolean => {
-    const found = lookupPart(track, msn, index);
+    const found = lookupPart(stream, track, msn, index);
     if (found.kind === 'wait') return false;
     if (found.kind === 'ready') {
       const seg = track.findSegment(msn)!;
       const part = seg.parts[index]!;
-      sendBuffers(req, res, mediaHeaders(track, 'complete').headers, seg.partData(part), part.byteLength);
+      // The last part of a segment cut short may exist whole on another origin: not immutable.
+      const headers = mediaHeaders(track, seg.truncated && part === seg.lastPart ? 'cutShort' : 'complete').headers;
+      withBytes(ctx, req, res, track, seg, (bytes) => sendBuffers(req, res, headers, bytes.part(part), part.byteLength));
     } else {
       // "SHOULD respond with Not Found" for a hinted part that will never exist (6.2.6).
       ctx.metrics.mediaNotFound.inc({ reason: found.reason === 'gone' ? 'expired' : found.reason });
@@ -139,14 +138,25 @@ export function sendPart(ctx: HlsContext, req: IncomingMessage, res: ServerRespo
     return true;
   };
   if (answer()) return;
-  holdFor(ctx, req, res, track, answer);
+  holdFor(ctx, req, res, stream, track, answer);
+}
+
+/**
+ * Runs `send` with a segment's bytes: at once when they are in memory, else once the store has
+ * read them (a read that fails answers its error).
+ */
+function withBytes(sink: FaultSink, req: IncomingMessage, res: ServerResponse, track: Track, seg: Segment, send: (bytes: SegmentBytes) => void): void {
+  const now = track.residentBytes(seg);
+  if (now) return send(now);
+  const guardedSend = guarded(sink, 'playback', req, res, undefined, send);
+  track.bytes(seg).then(guardedSend, (err: unknown) => sendError(req, res, err));
 }
 
 /**
  * A segment: complete → 200 with Content-Length; in production → chunked as it grows (or, with a
  * Range, part-atomic per RFC 8673); the next one, not started yet → held until it starts.
  */
-export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, msn: number): void {
+export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number): void {
   const range = parseOpenRange(req.headers.range);
   const answer = (): boolean => {
     const seg = track.findSegment(msn);
@@ -156,20 +166,24 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
         sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' is a gap (no media)`), CacheControl.shortError);
         return true;
       }
-      if (range && seg.state === 'open') {
-        if (!rangeReady(seg, range)) return false;
-        sendSegmentRange(ctx, req, res, segmentHeaders(track, seg).headers, track, seg, range);
+      if (seg.state === 'open') {
+        if (range) {
+          if (!rangeReady(seg, range)) return false;
+          sendSegmentRange(ctx, req, res, segmentHeaders(track, seg).headers, track, seg, range);
+          return true;
+        }
+        sendLive(req, res, segmentHeaders(track, seg), seg.body!);
         return true;
       }
-      sendLive(req, res, segmentHeaders(track, seg), seg.body);
+      withBytes(ctx, req, res, track, seg, (bytes) => sendBuffers(req, res, segmentHeaders(track, seg).headers, bytes.range(0, seg.byteLength), seg.byteLength));
       return true;
     }
     // The next segment is held until it starts (L-HLS prefetch, LL-DASH requests at its
     // availability time): a 404 there would start a retry storm at every segment boundary.
-    const next = (track.lastMsn ?? track.stream.firstMsn - 1) + 1;
-    if (msn === next && !track.stream.ended && track.state !== 'ended') return false;
-    const first = track.segments[0];
-    if (first && msn < first.msn) {
+    const last = track.lastMsn;
+    if (last !== null && msn === last + 1 && !stream.ended && track.state !== 'ended') return false;
+    const first = track.firstMsn;
+    if (first !== null && msn < first) {
       ctx.metrics.mediaNotFound.inc({ reason: 'expired' });
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
     } else {
@@ -179,31 +193,36 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
     return true;
   };
   if (answer()) return;
-  holdFor(ctx, req, res, track, answer);
+  holdFor(ctx, req, res, stream, track, answer);
 }
 
-const segmentHeaderSets = new WeakMap<Track, { complete: HeaderSet; growing: HeaderSet }>();
+type MediaState = 'complete' | 'growing' | 'cutShort';
+const segmentHeaderSets = new WeakMap<Track, Record<MediaState, HeaderSet>>();
 
-/** Headers of a track's media (segments and parts), complete or growing: made once per track. */
-function mediaHeaders(track: Track, state: 'complete' | 'growing'): HeaderSet {
+/** Headers of a track's media (segments and parts), complete, growing or cut short: made once per track. */
+function mediaHeaders(track: Track, state: MediaState): HeaderSet {
   let sets = segmentHeaderSets.get(track);
   if (!sets) {
     const type = contentType(track);
-    sets = { complete: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.immutable }), growing: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.growing }) };
+    sets = {
+      complete: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.immutable }),
+      growing: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.growing }),
+      cutShort: headerSet({ 'Content-Type': type, 'Cache-Control': CacheControl.cutShort }),
+    };
     segmentHeaderSets.set(track, sets);
   }
   return sets[state];
 }
 
 function segmentHeaders(track: Track, seg: Segment): HeaderSet {
-  return mediaHeaders(track, seg.state === 'complete' ? 'complete' : 'growing');
+  return mediaHeaders(track, seg.state === 'open' ? 'growing' : seg.truncated ? 'cutShort' : 'complete');
 }
 
 /**
  * Holds a request on one or more tracks' waiter lists until `answer` answers it (returns true),
  * or 404s it after three target durations. Removed from every list on answer or disconnect.
  */
-export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, tracks: Track | readonly Track[], answer: () => boolean): void {
+export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, tracks: Track | readonly Track[], answer: () => boolean): void {
   const list = Array.isArray(tracks) ? (tracks as readonly Track[]) : [tracks as Track];
   let done = false;
   const leaves: (() => void)[] = [];
@@ -212,7 +231,7 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
     for (const leave of leaves) leave();
     res.off('close', leaveAll);
   };
-  const deadline = ctx.now() + holdLimitMs(list[0]!.stream);
+  const deadline = ctx.now() + holdLimitMs(stream);
   for (const track of list) {
     leaves.push(
       ctx.waiters(track).add(
@@ -237,7 +256,7 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
 
 const initResponses = new WeakMap<InitRecord, Prepared>();
 
-export function sendInit(req: IncomingMessage, res: ServerResponse, track: Track, id: number): void {
+export function sendInit(req: IncomingMessage, res: ServerResponse, track: Track, id: string): void {
   const record = track.findInit(id);
   if (!record) throw new OriginError('NOT_FOUND', `track '${track.name}' has no init segment ${id}`);
   let prepared = initResponses.get(record);

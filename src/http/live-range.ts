@@ -3,7 +3,7 @@ import type { Segment } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { guarded, type FaultSink } from './guard.js';
-import { CORS_HEADERS, sendBuffers } from './respond.js';
+import { CORS_HEADERS } from './respond.js';
 
 /** RFC 8673: a last-byte-pos this large says "to the end, however long it gets". */
 export const VERY_LARGE = 2 ** 40;
@@ -48,7 +48,7 @@ export function startsAtPart(seg: Segment, start: number): boolean {
 
 /** Whether a range request of a segment in production can be answered now (or must wait). */
 export function rangeReady(seg: Segment, range: RequestedRange): boolean {
-  if (seg.state !== 'open' || seg.body.state === 'aborted') return true;
+  if (seg.state !== 'open' || seg.body?.state !== 'open') return true;
   if (!startsAtPart(seg, range.start)) return true;
   const open = range.end === null || range.end >= VERY_LARGE;
   const have = sendableBytes(seg);
@@ -70,19 +70,15 @@ function writeSpan(res: ServerResponse, buffers: readonly Buffer[], from: number
 }
 
 /**
- * Answers a byte range of a segment that is ready per {@link rangeReady}. A complete segment gets
- * an ordinary 206. One in production gets RFC 8673's indeterminate-length 206 (`Content-Range:
+ * Answers a byte range of a segment in production that is ready per {@link rangeReady}: it gets RFC 8673's indeterminate-length 206 (`Content-Range:
  * bytes N-LAST/*`, chunked), part-atomic: "MUST NOT transmit any byte of a Partial Segment until
  * all of its bytes can be transmitted" (RFC 8216bis 6.2.6), each part in turn as it completes.
  */
 export function sendSegmentRange(sink: FaultSink, req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, track: Track, seg: Segment, range: RequestedRange): void {
   const body = seg.body;
-  if (body.state === 'aborted') {
+  // Only a segment in production comes here (a complete one is sent from the store).
+  if (!body || body.state === 'aborted') {
     res.destroy();
-    return;
-  }
-  if (seg.state !== 'open') {
-    sendBuffers(req, res, headers, body.buffers, body.byteLength);
     return;
   }
   const openEnded = range.end === null || range.end >= VERY_LARGE;
@@ -141,7 +137,7 @@ function sendProgressiveRange(req: IncomingMessage, res: ServerResponse, headers
   let at = 0;
   let done = false;
   const stop = last + 1;
-  const leave = seg.body.read({
+  const leave = seg.body!.read({
     data(buffers) {
       if (done) return;
       for (const b of buffers) {

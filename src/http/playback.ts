@@ -17,6 +17,7 @@ import { sendTsSegment, TsCache } from './ts-routes.js';
 import { sendHespManifest, sendHespPacket, type HespContext } from './hesp-routes.js';
 import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
+import { parsePlaybackPath } from '../urls.js';
 import { reportFault } from './guard.js';
 
 export interface PlaybackContext {
@@ -43,11 +44,6 @@ export interface PlaybackHandler {
   heldOn(stream: Stream): number;
 }
 
-const SEGMENT = /^(\d{1,15})\.m4s$/;
-const PART = /^(\d{1,15})\.(\d{1,6})\.m4s$/;
-const TS_SEGMENT = /^(\d{1,15})\.ts$/;
-const HESP_PACKET = /^hesp-(\d{1,15}|now)\.mp4$/;
-const INIT = /^init-(\d{1,9})\.mp4$/;
 
 /** The playback listener: one small router; every error goes through sendError. */
 export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
@@ -66,7 +62,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
     waiters(track) {
       let list = lists.get(track);
       if (!list) {
-        list = new WaiterList(track, (err) => reportFault(ctx, 'held-request', err, { stream: track.stream.name, track: track.name }));
+        list = new WaiterList(track, (err) => reportFault(ctx, 'held-request', err, { track: track.name }));
         lists.set(track, list);
       }
       return list;
@@ -74,7 +70,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   };
 
   const dash: DashContext = { playlists: hls.playlists, targetLatency: ctx.targetLatency };
-  const hesp: HespContext = { playlists: hls.playlists, metrics: ctx.metrics, now: ctx.now };
+  const hesp: HespContext = { playlists: hls.playlists, metrics: ctx.metrics, logger: ctx.logger };
   const audience = new Audience();
   const api: ApiContext = {
     streams: ctx.streams,
@@ -108,94 +104,76 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
-      if (path === '/utc') {
-        route = 'utc';
-        const body = Buffer.from(new Date(ctx.now()).toISOString());
-        return sendBuffer(req, res, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': CacheControl.noStore }, body);
-      }
-      if (path === '/healthz') {
-        route = 'health';
-        const body = Buffer.from(JSON.stringify({ status: 'ok', streams: ctx.streams.size }) + '\n');
-        return sendBuffer(req, res, { 'Content-Type': 'application/json', 'Cache-Control': CacheControl.noStore }, body);
-      }
-      if (path === '/metrics') {
-        route = 'metrics';
-        ctx.metrics.registry.metrics().then(
-          (text) => sendBuffer(req, res, { 'Content-Type': ctx.metrics.registry.contentType, 'Cache-Control': CacheControl.noStore }, Buffer.from(text)),
-          (err: unknown) => sendError(req, res, err),
-        );
-        return;
-      }
-      if (path === '/api/streams' || path.startsWith('/api/streams/')) {
-        route = 'api';
-        return sendStreamApi(api, req, res, path.length > 13 ? path.slice(13) : null);
-      }
-      const parts = path.split('/');
-      if (parts[1] !== 'live' || parts.length < 4) {
-        if (ctx.statusPage?.handle(req, res, path)) {
-          route = 'status-page';
-          return;
+      const target = parsePlaybackPath(path);
+      switch (target.kind) {
+        case 'utc': {
+          route = 'utc';
+          const body = Buffer.from(new Date(ctx.now()).toISOString());
+          return sendBuffer(req, res, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': CacheControl.noStore }, body);
         }
-        throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
+        case 'health': {
+          route = 'health';
+          const body = Buffer.from(JSON.stringify({ status: 'ok', streams: ctx.streams.size }) + '\n');
+          return sendBuffer(req, res, { 'Content-Type': 'application/json', 'Cache-Control': CacheControl.noStore }, body);
+        }
+        case 'metrics':
+          route = 'metrics';
+          ctx.metrics.registry.metrics().then(
+            (text) => sendBuffer(req, res, { 'Content-Type': ctx.metrics.registry.contentType, 'Cache-Control': CacheControl.noStore }, Buffer.from(text)),
+            (err: unknown) => sendError(req, res, err),
+          );
+          return;
+        case 'api':
+          route = 'api';
+          return sendStreamApi(api, req, res, target.stream);
+        case 'other':
+          if (ctx.statusPage?.handle(req, res, path)) {
+            route = 'status-page';
+            return;
+          }
+          throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
       }
-      const stream = ctx.streams.get(parts[2]!);
-      if (!stream) throw new OriginError('NOT_FOUND', `stream '${parts[2]}' is not live`);
+      const stream = ctx.streams.get(target.stream);
+      if (!stream) throw new OriginError('NOT_FOUND', `stream '${target.stream}' is not live`);
       audience.seen(stream, `${req.socket.remoteAddress}|${req.headers['user-agent']}`, ctx.now());
-      if (parts.length === 4) {
-        route = 'multivariant';
-        if (parts[3] === 'master.m3u8') return sendMultivariant(hls, req, res, stream, 'll-hls');
-        if (parts[3] === 'master-lhls.m3u8') return sendMultivariant(hls, req, res, stream, 'l-hls');
-        if (parts[3] === 'master-ts.m3u8') return sendMultivariant(hls, req, res, stream, 'ts');
-        if (parts[3] === 'hesp.json') {
+      switch (target.kind) {
+        case 'master':
+          route = 'multivariant';
+          return sendMultivariant(hls, req, res, stream, target.flavor);
+        case 'hesp':
           route = 'hesp';
           return sendHespManifest(hesp, req, res, stream);
-        }
-        if (parts[3] === 'manifest.mpd') {
+        case 'mpd':
           route = 'mpd';
           return sendMpd(dash, req, res, stream, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-        }
-        throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
       }
-      const track = stream.tracks.get(parts[3]!);
-      if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${parts[3]}'`);
-      if (parts.length === 5) {
+      const track = stream.tracks.get(target.track);
+      if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${target.track}'`);
+      if (target.kind === 'playlist') {
         route = 'playlist';
-        if (parts[4] === 'index.m3u8') return sendLlPlaylist(hls, req, res, track, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-        if (parts[4] === 'lhls.m3u8') return sendSimplePlaylist(hls, req, res, track, 'l-hls');
-        if (parts[4] === 'ts.m3u8') return sendSimplePlaylist(hls, req, res, track, 'ts');
+        if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
+        return sendSimplePlaylist(hls, req, res, stream, track, target.flavor);
       }
-      if (parts.length === 6) {
-        if (parts[4] !== stream.tag) {
-          throw new OriginError('NOT_FOUND', `'${parts[4]}' is not the current instance of stream '${stream.name}' (${stream.tag})`);
-        }
-        const file = parts[5]!;
-        let m = SEGMENT.exec(file);
-        if (m) {
+      if (target.tag !== stream.tag) {
+        throw new OriginError('NOT_FOUND', `'${target.tag}' is not the current instance of stream '${stream.name}' (${stream.tag})`);
+      }
+      switch (target.kind) {
+        case 'segment':
           route = 'segment';
-          return sendSegment(hls, req, res, track, Number(m[1]));
-        }
-        m = TS_SEGMENT.exec(file);
-        if (m) {
+          return sendSegment(hls, req, res, stream, track, target.msn);
+        case 'ts':
           route = 'ts-segment';
-          return sendTsSegment(hls, tsCache, req, res, track, Number(m[1]));
-        }
-        m = PART.exec(file);
-        if (m) {
+          return sendTsSegment(hls, tsCache, req, res, stream, track, target.msn);
+        case 'part':
           route = 'part';
-          return sendPart(hls, req, res, track, Number(m[1]), Number(m[2]));
-        }
-        m = INIT.exec(file);
-        if (m) {
+          return sendPart(hls, req, res, stream, track, target.msn, target.part);
+        case 'init':
           route = 'init';
-          return sendInit(req, res, track, Number(m[1]));
-        }
-        m = HESP_PACKET.exec(file);
-        if (m) {
+          return sendInit(req, res, track, target.id);
+        case 'hesp-packet':
           route = 'hesp-packet';
-          return sendHespPacket(hesp, req, res, track, m[1]!);
-        }
+          return sendHespPacket(hesp, req, res, stream, track, target.seq);
       }
-      throw new OriginError('NOT_FOUND', `no such resource: ${path}`);
     } catch (err) {
       if (!(err instanceof OriginError)) reportFault(ctx, 'playback', err, { url: req.url });
       if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4|ts)$/.test(req.url?.split('?')[0] ?? '')) {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { prepare, type Prepared } from './respond.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CORS_HEADERS, prepare, sendPrepared, type Prepared } from './respond.js';
 
 /**
  * A rendered manifest (playlist, MPD, HESP JSON): its bytes, their gzip made on first demand, and
@@ -72,4 +73,33 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   if (!acceptEncoding.includes('q=')) return true;
   // "gzip;q=0" refuses it (RFC 9110 12.5.3).
   return /(?:^|,)\s*gzip\s*(?:;\s*q=(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)?\s*(?:,|$)/i.test(acceptEncoding);
+}
+
+/**
+ * "A recipient MUST use the weak comparison function when comparing entity tags for
+ * If-None-Match" (RFC 9110 13.1.2): a `W/` on either side does not matter (a CDN that compresses
+ * weakens the ETag it passes on).
+ */
+export function noneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag;
+  for (const raw of header.split(',')) {
+    const m = raw.trim();
+    if (m === '*' || (m.startsWith('W/') ? m.slice(2) : m) === opaque) return true;
+  }
+  return false;
+}
+
+/**
+ * Sends a rendered manifest: 304 when the client already has these bytes (If-None-Match), else
+ * the prepared 200 (identity or gzip), both with the ETag.
+ */
+export function sendRendered(req: IncomingMessage, res: ServerResponse, rendered: Rendered, contentType: string, cacheControl: string): void {
+  const etag = rendered.etag;
+  if (noneMatch(req.headers['if-none-match'], etag)) {
+    res.writeHead(304, { ...CORS_HEADERS, 'Content-Type': contentType, 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' });
+    res.end();
+    return;
+  }
+  sendPrepared(req, res, rendered.response(contentType, cacheControl, acceptsGzip(req.headers['accept-encoding']), { ETag: etag }));
 }

@@ -3,9 +3,11 @@ import { LRUCache } from 'lru-cache';
 import { OriginError } from '../errors.js';
 import { audioSettled } from '../hls/media-playlist.js';
 import { defaultTsAudio, tsCompatible } from '../hls/multivariant.js';
+import { tsCarriage } from '../mpegts/compat.js';
 import { audioSpec, psiFor, renderTsSegment, TsPlanner, videoSpec, type TsSource } from '../mpegts/segment.js';
 import { writeTs, type Allocate, type ContinuityState } from '../mpegts/writer.js';
-import type { Segment } from '../timeline/segment.js';
+import type { Segment, SegmentBytes } from '../timeline/segment.js';
+import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { CORS_HEADERS, sendBuffers, sendError } from './respond.js';
@@ -96,12 +98,31 @@ type AudioState = { readonly kind: 'segment'; readonly segment: Segment } | { re
  * track will not have one (gone past it, or not live); wait while it may still come, because
  * the PMT (and so every byte) depends on it.
  */
-function audioFor(audio: Track | null, msn: number): AudioState {
+function audioFor(stream: Stream, audio: Track | null, msn: number): AudioState {
   if (!audio) return { kind: 'none' };
   const seg = audio.findSegment(msn);
-  if (seg && seg.state !== 'gap') return { kind: 'segment', segment: seg };
-  if (seg || audioSettled(audio, msn)) return { kind: 'none' };
+  if (seg && seg.state !== 'gap') return carriedInTs(audio, seg) ? { kind: 'segment', segment: seg } : { kind: 'none' };
+  if (seg || audioSettled(stream, audio, msn)) return { kind: 'none' };
   return { kind: 'wait' };
+}
+
+/** Whether a segment's own CMAF header (a track may change codec mid-window) fits MPEG-TS. */
+function carriedInTs(track: Track, seg: Segment): boolean {
+  const init = track.findInit(seg.initId);
+  return init !== undefined && tsCarriage(init.info);
+}
+
+/** Both segments' bytes: at once when in memory (or growing), else after the store read them. */
+function loadSource(video: Track | null, seg: Segment, audioTrack: Track | null, audio: Segment | null, use: (source: TsSource) => void, fail: (err: unknown) => void): void {
+  const main = video ?? audioTrack!;
+  const mainBytes = main.residentBytes(seg);
+  const audioBytes = audio ? audioTrack!.residentBytes(audio) : null;
+  const build = (m: SegmentBytes, a: SegmentBytes | null): TsSource => ({
+    video: video ? { track: video, segment: seg, bytes: m } : null,
+    audio: video ? (audio ? { track: audioTrack!, segment: audio, bytes: a! } : null) : { track: audioTrack!, segment: seg, bytes: m },
+  });
+  if (mainBytes && (!audio || audioBytes)) return use(build(mainBytes, audioBytes));
+  Promise.all([main.bytes(seg), audio ? audioTrack!.bytes(audio) : Promise.resolve(null)]).then(([m, a]) => use(build(m, a)), fail);
 }
 
 /**
@@ -109,9 +130,8 @@ function audioFor(audio: Track | null, msn: number): AudioState {
  * or an AAC track alone. Complete → rendered once (cached), 200 with Content-Length; in
  * production → 200 chunked, remuxed chunk by chunk as it lands, to the same bytes.
  */
-export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMessage, res: ServerResponse, track: Track, msn: number): void {
+export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number): void {
   if (!tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
-  const stream = track.stream;
   const video = track.kind === 'video' ? track : null;
   const audioTrack = video ? (defaultTsAudio(stream) ?? null) : track;
   const main = video ?? audioTrack!;
@@ -123,33 +143,35 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' is a gap (no media)`), CacheControl.shortError);
       return true;
     }
-    const audio = video ? audioFor(audioTrack, msn) : { kind: 'segment' as const, segment: seg };
+    if (!carriedInTs(main, seg)) {
+      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' is in a codec MPEG-TS does not carry`), CacheControl.shortError);
+      return true;
+    }
+    const audio = video ? audioFor(stream, audioTrack, msn) : { kind: 'segment' as const, segment: seg };
     if (audio.kind === 'wait') return false;
-    const source: TsSource = {
-      video: video ? { track: video, segment: seg } : null,
-      audio: audio.kind === 'segment' ? { track: audioTrack!, segment: audio.segment } : null,
-    };
-    const complete = seg.state === 'complete' && (!source.audio || source.audio.segment.state === 'complete');
-    const headers = { 'Content-Type': TS_TYPE, 'Cache-Control': complete ? CacheControl.immutable : CacheControl.growing };
-    if (complete) {
+    const audioSeg = video && audio.kind === 'segment' ? audio.segment : null;
+    const complete = seg.state === 'complete' && (!audioSeg || audioSeg.state === 'complete');
+    const cut = seg.truncated || (audioSeg?.truncated ?? false);
+    const headers = { 'Content-Type': TS_TYPE, 'Cache-Control': !complete ? CacheControl.growing : cut ? CacheControl.cutShort : CacheControl.immutable };
+    const send = guarded(ctx, 'ts-remux', req, res, undefined, (source: TsSource): void => {
+      if (!complete) return streamTsSegment(ctx, req, res, headers, msn, source);
       const key = `${stream.tag}|${main.name}|${source.audio?.track.name ?? '-'}|${msn}`;
       const lease = cache.lease(key, (allocate) => renderTsSegment(msn, source, allocate));
       res.once('close', lease.done);
       sendBuffers(req, res, headers, [lease.bytes], lease.bytes.length);
-    } else {
-      streamTsSegment(ctx, req, res, headers, msn, source);
-    }
+    });
+    loadSource(video, seg, audioTrack, audioSeg, send, (err) => sendError(req, res, err));
     return true;
   };
   if (answer()) return;
-  const next = (main.lastMsn ?? stream.firstMsn - 1) + 1;
+  const last = main.lastMsn;
   const seg = main.findSegment(msn);
-  if (seg || (msn === next && !stream.ended && main.state !== 'ended')) {
-    holdFor(ctx, req, res, audioTrack && audioTrack !== main ? [main, audioTrack] : main, answer);
+  if (seg || (last !== null && msn === last + 1 && !stream.ended && main.state !== 'ended')) {
+    holdFor(ctx, req, res, stream, audioTrack && audioTrack !== main ? [main, audioTrack] : main, answer);
     return;
   }
-  const first = main.segments[0];
-  const expired = first !== undefined && msn < first.msn;
+  const first = main.firstMsn;
+  const expired = first !== null && msn < first;
   ctx.metrics.mediaNotFound.inc({ reason: expired ? 'expired' : 'future' });
   sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
 }
@@ -163,11 +185,11 @@ function streamTsSegment(sink: FaultSink, req: IncomingMessage, res: ServerRespo
   }
   res.flushHeaders();
   const planner = new TsPlanner(
-    source.video ? videoSpec(source.video.track, source.video.segment) : null,
-    source.audio ? audioSpec(source.audio.track, source.audio.segment) : null,
+    source.video ? videoSpec(source.video.track, source.video.bytes) : null,
+    source.audio ? audioSpec(source.audio.track, source.audio.bytes) : null,
   );
   const cc: ContinuityState = { video: 0, audio: 0 };
-  const bodies = [source.video?.segment.body, source.audio?.segment.body].filter((b) => b !== undefined);
+  const bodies = [source.video?.segment.body, source.audio?.segment.body].filter((b) => b !== undefined && b !== null);
   let psi = true;
   let videoFed = 0;
   let audioFed = 0;

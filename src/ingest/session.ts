@@ -2,6 +2,7 @@ import { OriginError } from '../errors.js';
 import { BoxReader } from '../isobmff/box-reader.js';
 import { CmafChunker, type IngestChunk } from '../isobmff/chunker.js';
 import { singleTrackInit, type InitSegment, type TrackInfo } from '../isobmff/init.js';
+import { checkRun } from '../isobmff/validate.js';
 import type { StreamRegistry } from '../timeline/registry.js';
 import type { Stream } from '../timeline/stream.js';
 import type { IngestResult, Track } from '../timeline/track.js';
@@ -126,7 +127,6 @@ export class IngestSession {
     const stream = this.stream && !this.stream.ended ? this.stream : this.registry.forIngest(this.streamName);
     this.stream = stream;
     this.carriedInit = true;
-    stream.ingestInits.set(this.name, init);
     for (const info of init.tracks) {
       const name = trackName(this.name, init, info);
       const isNew = !stream.tracks.has(name);
@@ -135,6 +135,8 @@ export class IngestSession {
       this.tracks.set(info.trackId, track);
       this.options.observer?.track(stream, track, isNew);
     }
+    // Only a header every track took: the next bodies of this URL are read against it.
+    stream.ingestInits.set(this.name, init);
   }
 
   private onChunk(chunk: IngestChunk): void {
@@ -148,6 +150,10 @@ export class IngestSession {
       this.stream = stream;
       this.tracks.set(chunk.run.trackId, track);
     }
+    // The chunker checked the samples against the header it read them with; the track may hold
+    // another (a body that refreshed it failed half-way): its header is the one that counts.
+    const info = track.info;
+    if (chunk.info !== info && (chunk.info.timescale !== info.timescale || chunk.info.nalLengthSize !== info.nalLengthSize || chunk.info.sampleEntry !== info.sampleEntry)) checkRun(chunk.run, info);
     this.fed.add(track);
     const result = track.ingest(chunk, this.options.now());
     this.chunks++;

@@ -2,7 +2,7 @@ import { OriginError, malformed } from '../errors.js';
 import type { Box } from './box-reader.js';
 import { BRAND_LMSG, EMSG, FREE, FTYP, MDAT, MFRA, MOOF, MOOV, PRFT, SIDX, SKIP, SSIX, STYP, UUID } from './fourcc.js';
 import { parseMoof, type MovieFragment } from './fragment.js';
-import { parseInit, type InitSegment } from './init.js';
+import { parseInit, type InitSegment, type TrackInfo } from './init.js';
 import { runFromFragment, type SampleRun } from './sample-run.js';
 import { checkRun } from './validate.js';
 
@@ -15,6 +15,8 @@ export interface IngestChunk {
   readonly wire: readonly Buffer[] | null;
   /** The producer reference time that preceded this chunk, if any. */
   readonly prft: ProducerReferenceTime | undefined;
+  /** The track header the samples were checked against. */
+  readonly info: TrackInfo;
 }
 
 /** prft (ISO/IEC 14496-12 8.16.5): a wall clock / media time pair from the encoder. */
@@ -128,13 +130,14 @@ export class CmafChunker {
         }
       }
       const run = runFromFragment(traf, fragment.sequenceNumber, gather(mdat, payloadStart, traf.dataRanges));
-      checkRun(run, moof.init.tracks.find((t) => t.trackId === traf.trackId)!);
-      return run;
+      const info = moof.init.tracks.find((t) => t.trackId === traf.trackId)!;
+      checkRun(run, info);
+      return { run, info };
     });
     fragment.trafs.forEach((traf, i) => {
       const passthrough = single && adjacent && !traf.explicitBaseOffset;
       this.sink.chunk({
-        run: runs[i]!,
+        ...runs[i]!,
         prefix: single ? prefix : [],
         wire: passthrough ? [...prefix, moof.box.data, mdat.data] : null,
         prft: prft && prft.referenceTrackId === traf.trackId ? prft : single ? prft : undefined,

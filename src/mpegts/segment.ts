@@ -1,5 +1,5 @@
 import type { InitRecord, Track } from '../timeline/track.js';
-import type { Chunk, Segment } from '../timeline/segment.js';
+import type { Chunk, Segment, SegmentBytes } from '../timeline/segment.js';
 import { adtsTemplate } from './adts.js';
 import { parseAvcC, type AvcConfig } from './avc.js';
 import { audioPes, closeAudioGroup, videoPes, type AudioGroup, type AudioSpec, type PlannedPes, type VideoSpec } from './pes.js';
@@ -12,24 +12,26 @@ const PMT = { av: pmtPacket(true, true), v: pmtPacket(true, false), a: pmtPacket
 const avcConfigs = new WeakMap<InitRecord, AvcConfig>();
 const adtsTemplates = new WeakMap<InitRecord, Buffer>();
 
-export function videoSpec(track: Track, seg: Segment): VideoSpec {
+export function videoSpec(track: Track, bytes: SegmentBytes): VideoSpec {
+  const seg = bytes.segment;
   const init = track.findInit(seg.initId) ?? track.init;
   let avc = avcConfigs.get(init);
   if (!avc) {
     avc = parseAvcC(init.info.codecConfig);
     avcConfigs.set(init, avc);
   }
-  return { avc, timescale: seg.timescale, dtsShift: track.compositionShift, samples: (c) => track.samples(seg, c) };
+  return { avc, timescale: seg.timescale, dtsShift: track.compositionShift, samples: (c) => track.samples(bytes, c) };
 }
 
-export function audioSpec(track: Track, seg: Segment): AudioSpec {
+export function audioSpec(track: Track, bytes: SegmentBytes): AudioSpec {
+  const seg = bytes.segment;
   const init = track.findInit(seg.initId) ?? track.init;
   let adts = adtsTemplates.get(init);
   if (!adts) {
     adts = adtsTemplate(init.info.codecConfig);
     adtsTemplates.set(init, adts);
   }
-  return { adts, timescale: seg.timescale, sampleRate: init.info.sampleRate ?? 48000, samples: (c) => track.samples(seg, c) };
+  return { adts, timescale: seg.timescale, sampleRate: init.info.sampleRate ?? 48000, samples: (c) => track.samples(bytes, c) };
 }
 
 /** PAT and PMT of segment `msn`: continuity counters advance by one per segment. */
@@ -136,16 +138,17 @@ export class TsPlanner {
   }
 }
 
+/** The CMAF segments a TS segment is remuxed from, with their bytes (views while they grow). */
 export interface TsSource {
-  readonly video: { readonly track: Track; readonly segment: Segment } | null;
-  readonly audio: { readonly track: Track; readonly segment: Segment } | null;
+  readonly video: { readonly track: Track; readonly segment: Segment; readonly bytes: SegmentBytes } | null;
+  readonly audio: { readonly track: Track; readonly segment: Segment; readonly bytes: SegmentBytes } | null;
 }
 
 /** Renders a complete MPEG-TS segment: PAT, PMT, then the PES, in one allocation. */
 export function renderTsSegment(msn: number, source: TsSource, allocate?: Allocate): Buffer {
   const planner = new TsPlanner(
-    source.video ? videoSpec(source.video.track, source.video.segment) : null,
-    source.audio ? audioSpec(source.audio.track, source.audio.segment) : null,
+    source.video ? videoSpec(source.video.track, source.video.bytes) : null,
+    source.audio ? audioSpec(source.audio.track, source.audio.bytes) : null,
   );
   if (source.video) for (const c of source.video.segment.chunks) planner.feedVideo(c);
   if (source.audio) for (const c of source.audio.segment.chunks) planner.feedAudio(c);

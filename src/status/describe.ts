@@ -139,7 +139,7 @@ export function describeStream(stream: Stream, counters: DeliveryCounters, nowMs
   for (const t of tracks) {
     if (t.state === 'active') connected = true;
     lastChunk = Math.max(lastChunk, t.lastChunkAtMs);
-    growingReaders += t.openSegment?.body.readerCount ?? 0;
+    growingReaders += t.openSegment?.body?.readerCount ?? 0;
   }
   // The window of the first track in playlist order (every track shares the segment grid).
   const reference = tracks[0];

@@ -1,3 +1,5 @@
+import { deliveryFault, later, type Deliverable } from './notify.js';
+
 export type LiveBodyState = 'open' | 'complete' | 'aborted';
 
 export interface LiveBodyReader {
@@ -13,13 +15,16 @@ export interface LiveBodyReader {
  * Everything that may still be growing (a segment in production, a part behind a preload hint,
  * a prefetch segment, a chunked DASH segment, a TS segment being remuxed) is one of these: an
  * append-only list of Buffers with an end state and readers. Appends are shared, never copied.
+ * Readers get what exists when they join at once; appends and the end reach them right after
+ * the call that made them (notify.ts), each reader isolated from the others.
  */
-export class LiveBody {
+export class LiveBody implements Deliverable {
   readonly buffers: Buffer[] = [];
   private size = 0;
   private status: LiveBodyState = 'open';
-  /** Made on the first reader: a window holds hundreds of complete bodies that never have one. */
-  private readers: Set<LiveBodyReader> | null = null;
+  /** Made on the first reader: a window holds hundreds of complete bodies that never have one. Value: buffers delivered. */
+  private readers: Map<LiveBodyReader, number> | null = null;
+  private queued = false;
 
   static completed(buffers: readonly Buffer[]): LiveBody {
     const body = new LiveBody();
@@ -46,37 +51,56 @@ export class LiveBody {
       this.buffers.push(b);
       this.size += b.length;
     }
-    if (this.readers) for (const r of this.readers) this.deliver(r, () => r.data(buffers));
-  }
-
-  /** A reader that throws is dropped and aborted: it never disturbs the producer or the other readers. */
-  private deliver(reader: LiveBodyReader, call: () => void): void {
-    try {
-      call();
-    } catch {
-      this.readers?.delete(reader);
-      try {
-        reader.abort();
-      } catch {
-        // The reader is gone either way.
-      }
-    }
+    this.schedule();
   }
 
   complete(): void {
     if (this.status !== 'open') return;
     this.status = 'complete';
-    const readers = this.readers;
-    this.readers = null;
-    if (readers) for (const r of readers) this.deliver(r, () => r.end());
+    this.schedule();
   }
 
   abort(): void {
     if (this.status !== 'open') return;
     this.status = 'aborted';
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.readers && !this.queued) {
+      this.queued = true;
+      later(this);
+    }
+  }
+
+  /** Sends every reader what it has not had yet, then the end state. */
+  deliver(): void {
+    this.queued = false;
     const readers = this.readers;
-    this.readers = null;
-    if (readers) for (const r of readers) this.deliver(r, () => r.abort());
+    if (!readers) return;
+    const total = this.buffers.length;
+    let shared: { from: number; list: Buffer[] } | null = null;
+    for (const [reader, had] of readers) {
+      try {
+        if (had < total) {
+          // Readers that joined together share one list per delivery.
+          if (!shared || shared.from !== had) shared = { from: had, list: this.buffers.slice(had) };
+          readers.set(reader, total);
+          reader.data(shared.list);
+        }
+        if (this.status === 'complete') reader.end();
+        else if (this.status === 'aborted') reader.abort();
+      } catch (err) {
+        readers.delete(reader);
+        deliveryFault(err);
+        try {
+          reader.abort();
+        } catch {
+          // The reader is gone either way.
+        }
+      }
+    }
+    if (this.status !== 'open') this.readers = null;
   }
 
   /**
@@ -93,8 +117,8 @@ export class LiveBody {
       reader.abort();
       return noop;
     }
-    const readers = (this.readers ??= new Set());
-    readers.add(reader);
+    const readers = (this.readers ??= new Map());
+    readers.set(reader, this.buffers.length);
     return () => readers.delete(reader);
   }
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { OriginError } from '../errors.js';
 import { Signal } from './signal.js';
+import { MemorySegmentStore, type SegmentStore } from './store.js';
 import { Stream, type StreamWarning, type TimelineOptions } from './stream.js';
 
 export interface RegistryOptions extends TimelineOptions {
@@ -18,8 +19,8 @@ export function isValidName(name: string): boolean {
 /** The live streams of this origin, by name. */
 export class StreamRegistry {
   private readonly streams = new Map<string, Stream>();
-  /** Where a replaced stream's successor starts numbering, so MSNs never go back. */
-  private readonly nextMsn = new LRUCache<string, number>({ max: 10_000 });
+  /** Tags of recent instances of each stream name: a new instance never takes one of them. */
+  private readonly pastTags = new LRUCache<string, Set<string>>({ max: 10_000 });
   readonly added = new Signal<Stream>();
   readonly removed = new Signal<Stream>();
 
@@ -27,6 +28,8 @@ export class StreamRegistry {
     readonly options: RegistryOptions,
     private readonly now: () => number,
     private readonly warn: (w: StreamWarning) => void = () => {},
+    /** Where complete segments keep their bytes. */
+    readonly store: SegmentStore = new MemorySegmentStore(),
   ) {}
 
   get(name: string): Stream | undefined {
@@ -49,8 +52,8 @@ export class StreamRegistry {
     if (this.streams.size >= this.options.maxStreams) {
       throw new OriginError('STREAM_LIMIT', `${this.streams.size} streams are live (limit ${this.options.maxStreams}); stream '${name}' refused`);
     }
-    const createdAtMs = this.now();
-    const stream = new Stream(name, createdAtMs.toString(36), this.options, this.nextMsn.get(name) ?? 1, createdAtMs, this.now, this.warn);
+    const past = this.pastTags.get(name);
+    const stream = new Stream(name, this.options, this.store, this.now(), this.now, this.warn, (tag) => past?.has(tag) ?? false);
     this.streams.set(name, stream);
     this.added.emit(stream);
     return stream;
@@ -76,10 +79,9 @@ export class StreamRegistry {
 
   remove(stream: Stream): void {
     if (this.streams.get(stream.name) !== stream) return;
-    let last = 0;
-    for (const t of stream.tracks.values()) last = Math.max(last, t.lastMsn ?? 0);
-    this.nextMsn.set(stream.name, Math.max(last + 1, stream.firstMsn));
+    if (stream.tag !== '') this.pastTags.set(stream.name, new Set([...(this.pastTags.get(stream.name) ?? []), stream.tag]));
     this.streams.delete(stream.name);
+    stream.release();
     this.removed.emit(stream);
   }
 }

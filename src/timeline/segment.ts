@@ -1,11 +1,12 @@
 import { LiveBody } from './live-body.js';
+import type { StoreKey } from './store.js';
 
 /**
- * One single-track CMAF chunk (moof+mdat, with any prft/emsg) as the timeline serves it: its
- * bytes and what playlists need. Sample tables are not kept (Track.samples reads them back).
+ * One single-track CMAF chunk (moof+mdat, with any prft/emsg) of a segment: where its bytes are
+ * and what playlists need. Sample tables are not kept (they are read back from the bytes).
  */
 export interface Chunk {
-  /** Views of the ingest reads while the segment grows; null once it is complete (Segment.chunkData). */
+  /** Views of the ingest reads while the segment grows; null once the segment is stored. */
   data: readonly Buffer[] | null;
   /** Offset of the chunk's first byte in its segment. */
   readonly byteOffset: number;
@@ -37,16 +38,22 @@ export class Part {
 
 export type SegmentState = 'open' | 'complete' | 'gap';
 
+/**
+ * The record of one segment: its number, times, sizes, and the offsets of its parts and chunks.
+ * Its bytes live in a LiveBody while it is produced, then in the track's SegmentStore.
+ */
 export class Segment {
   chunks: Chunk[] = [];
   parts: Part[] = [];
   duration = 0;
-  body = new LiveBody();
+  /** The growing bytes while the segment is produced; null once complete (the store has them) or for a gap. */
+  body: LiveBody | null = new LiveBody();
   state: SegmentState = 'open';
-  /** All of the segment's bytes, once complete (compact). */
-  private bytes: Buffer | null = null;
+  /** Ended by a dying ingest before its end: never served as immutable (another origin may hold it whole). */
+  truncated = false;
   /** tfdt of the first sample as the encoder wrote it (media time), once the first chunk is in. */
   baseMediaDecodeTime: bigint | null = null;
+  private size = 0;
 
   constructor(
     /** Media Sequence Number, the same for the same time range in every track of the stream. */
@@ -55,32 +62,40 @@ export class Segment {
     readonly startTime: number,
     /** Ticks per second of startTime and duration (the init's media timescale). */
     readonly timescale: number,
-    readonly initId: number,
+    readonly initId: string,
     readonly discontinuity: boolean,
     /** Wall clock of the first sample, fixed when the segment opens (EXT-X-PROGRAM-DATE-TIME). */
     readonly programDateTimeMs: number,
+    /** Where the store keeps the bytes once complete. */
+    readonly key: StoreKey,
   ) {}
 
-  static gap(msn: number, startTime: number, duration: number, timescale: number, initId: number, programDateTimeMs: number): Segment {
-    const s = new Segment(msn, startTime, timescale, initId, false, programDateTimeMs);
+  static gap(msn: number, startTime: number, duration: number, timescale: number, initId: string, programDateTimeMs: number, key: StoreKey): Segment {
+    const s = new Segment(msn, startTime, timescale, initId, false, programDateTimeMs, key);
     s.duration = duration;
     s.state = 'gap';
-    s.body.abort();
+    s.body = null;
     return s;
   }
 
   get byteLength(): number {
-    return this.body.byteLength;
+    return this.size;
+  }
+
+  /** A chunk of the segment in production: its bytes are appended to the growing body. */
+  append(chunk: Chunk): void {
+    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+    this.body!.append(chunk.data!);
   }
 
   /**
-   * The segment is complete: its bytes move into one buffer of their exact size, and chunks and
-   * parts become ranges of it. The socket reads and rewritten headers they were cut from can be
-   * freed, a complete segment or part leaves in one write, and a window of chunks costs a few
-   * numbers each. Readers of the growing body have already been ended.
+   * The segment is complete: its bytes in one buffer of their exact size (for the store), the
+   * chunk views released. Chunks and parts become ranges of it. Readers of the growing body get
+   * the end (or, when `aborted`, are cut).
    */
-  compact(): void {
-    const bytes = Buffer.allocUnsafeSlow(this.body.byteLength);
+  finish(aborted: boolean): Buffer {
+    const bytes = Buffer.allocUnsafeSlow(this.size);
     let at = 0;
     for (const c of this.chunks) {
       if (c.byteOffset !== at) throw new Error(`segment ${this.msn}: chunk at ${c.byteOffset}, expected ${at}`);
@@ -90,26 +105,18 @@ export class Segment {
       }
       c.data = null;
     }
-    if (at !== bytes.length) throw new Error(`segment ${this.msn}: chunks hold ${at} bytes, body ${bytes.length}`);
-    this.bytes = bytes;
-    this.body = LiveBody.completed([bytes]);
+    if (at !== bytes.length) throw new Error(`segment ${this.msn}: chunks hold ${at} bytes, records ${bytes.length}`);
+    const body = this.body!;
+    if (aborted) body.abort();
+    else body.complete();
+    this.body = null;
+    this.state = 'complete';
+    this.truncated = aborted;
     // Lists grown by push keep spare capacity: copies are exact.
     this.chunks = this.chunks.slice();
     this.parts = this.parts.slice();
     for (const p of this.parts) p.chunks = p.chunks.slice();
-  }
-
-  /** A chunk's bytes. */
-  chunkData(c: Chunk): readonly Buffer[] {
-    return c.data ?? [this.bytes!.subarray(c.byteOffset, c.byteOffset + c.byteLength)];
-  }
-
-  /** A part's bytes: one view once the segment is complete. */
-  partData(part: Part): readonly Buffer[] {
-    if (this.bytes) return [this.bytes.subarray(part.byteOffset, part.byteOffset + part.byteLength)];
-    const out: Buffer[] = [];
-    for (const c of part.chunks) out.push(...c.data!);
-    return out;
+    return bytes;
   }
 
   get endTime(): number {
@@ -127,5 +134,52 @@ export class Segment {
 
   get lastPart(): Part | undefined {
     return this.parts[this.parts.length - 1];
+  }
+}
+
+/**
+ * The bytes of one segment, loaded: in production (the chunk views) or complete (one buffer from
+ * the store). What the TS remux and HESP packets read samples from.
+ */
+export class SegmentBytes {
+  constructor(
+    readonly segment: Segment,
+    /** The whole segment, when complete; null while it grows. */
+    private whole: Buffer | null,
+    /** Where the whole segment is once it completes (a reader that started while it grew goes on from there). */
+    private readonly completed: () => Buffer | undefined = () => undefined,
+  ) {}
+
+  private stored(): Buffer {
+    this.whole ??= this.completed() ?? null;
+    if (!this.whole) throw new Error(`segment ${this.segment.msn}: its bytes are no longer in memory`);
+    return this.whole;
+  }
+
+  chunk(c: Chunk): readonly Buffer[] {
+    if (c.data) return c.data;
+    return [this.stored().subarray(c.byteOffset, c.byteOffset + c.byteLength)];
+  }
+
+  part(p: Part): readonly Buffer[] {
+    if (this.whole || this.segment.state !== 'open') return [this.stored().subarray(p.byteOffset, p.byteOffset + p.byteLength)];
+    const out: Buffer[] = [];
+    for (const c of p.chunks) out.push(...c.data!);
+    return out;
+  }
+
+  /** Bytes `[start, end)` of the segment as it is now. */
+  range(start: number, end: number): readonly Buffer[] {
+    if (this.whole || this.segment.state !== 'open') return [this.stored().subarray(start, end)];
+    const out: Buffer[] = [];
+    let at = 0;
+    for (const c of this.segment.chunks) {
+      for (const b of c.data ?? []) {
+        const next = at + b.length;
+        if (next > start && at < end) out.push(b.subarray(Math.max(0, start - at), Math.min(b.length, end - at)));
+        at = next;
+      }
+    }
+    return out;
   }
 }

@@ -1,20 +1,16 @@
 import type { ProducerReferenceTime } from '../isobmff/chunker.js';
 import { OriginError } from '../errors.js';
 import type { InitSegment, TrackInfo } from '../isobmff/init.js';
+import { decideClock, streamOrigin, streamTag, type ClockDecision } from './clock.js';
 import { SegmentGrid, type Boundary } from './grid.js';
+import type { Anchor, TimelineOptions, TrackHost, TrackView } from './host.js';
+import { PeriodTracker, type AddressingMode, type DashPeriod } from './periods.js';
 import type { Segment } from './segment.js';
 import { Signal } from './signal.js';
+import type { SegmentStore } from './store.js';
 import { Track } from './track.js';
 
-export interface TimelineOptions {
-  /** Segment target duration in seconds: segments start at the first keyframe at or after it. */
-  readonly targetDuration: number;
-  /** Part target duration in seconds: no part is longer. */
-  readonly partTarget: number;
-  /** Seconds of media a playlist lists. */
-  readonly windowSeconds: number;
-  readonly maxTracksPerStream: number;
-}
+export type { TimelineOptions } from './host.js';
 
 export interface StreamWarning {
   readonly stream: string;
@@ -22,22 +18,21 @@ export interface StreamWarning {
   readonly message: string;
 }
 
+/** How raw media time maps onto the stream timeline since the last encoder restart. */
 interface Epoch {
-  /** Raw media time (seconds) that maps to streamRef. */
-  readonly rawRef: number;
-  readonly streamRef: number;
-  /** Whole seconds subtracted from raw times on the first epoch, exact. */
-  readonly origin: bigint | null;
+  /** Added to the slot index of raw media time (0 until an encoder restart). */
+  readonly msnShift: number;
+  /** Stream time = raw seconds + shiftSec (−origin until an encoder restart). */
+  readonly shiftSec: number;
 }
 
-/** Largest gap between what wall clock and a prft say before the prft is ignored. */
-const PRFT_TRUST_MS = 30_000;
-
 /**
- * The timeline of one live stream: its tracks, the segment grid they share (MSN ↔ time), and the
- * single mapping from media time to wall clock used for every output format.
+ * The timeline of one live stream: its tracks, the segment grid they share (MSN ↔ time), the
+ * mapping of media time to wall clock, and the Periods every output reads. Numbers, times and
+ * the instance tag are functions of the media and the configuration: two origins fed the same
+ * bytes publish the same ones.
  */
-export class Stream {
+export class Stream implements TrackHost {
   readonly tracks = new Map<string, Track>();
   readonly grid = new SegmentGrid();
   /** Emitted when any track changed (master playlist, rendition reports). */
@@ -49,23 +44,28 @@ export class Stream {
   targetDuration: number | null = null;
   /** EXT-X-PART-INF:PART-TARGET in seconds, decided at the first sample and constant after. */
   partTarget: number | null = null;
-  /** The encoder's segment cadence in seconds (ms precision), from the first complete segment. */
+  /** The segment cadence in seconds: the target, or the encoder's longer GOP. */
   nominalSegmentDuration: number | null = null;
   ended = false;
   endedAtMs = 0;
-  private epoch: Epoch | null = null;
-  private wallAnchor: { streamSec: number; wallMs: number } | null = null;
+  /** The instance tag in media URLs: decided with the clock, at the first media. */
+  tag = '';
+  clock: ClockDecision | null = null;
+  /** Whole seconds subtracted from raw media time (a multiple of 2^20 s). */
+  origin: bigint | null = null;
+  private epoch: Epoch = { msnShift: 0, shiftSec: 0 };
   private restartBoundaryPending = false;
+  private readonly periodTrackers: Record<AddressingMode, PeriodTracker> = { number: new PeriodTracker('number'), timeline: new PeriodTracker('timeline') };
 
   constructor(
     readonly name: string,
-    /** Distinguishes this instance of the stream in media URLs (caches never mix two instances). */
-    readonly tag: string,
     readonly options: TimelineOptions,
-    readonly firstMsn: number,
+    readonly store: SegmentStore,
     readonly createdAtMs: number,
     private readonly now: () => number,
     private readonly warn: (w: StreamWarning) => void = () => {},
+    /** Whether another instance of this stream used a tag (the registry remembers recent ones). */
+    private readonly tagTaken: (tag: string) => boolean = () => false,
   ) {}
 
   addTrack(name: string, info: TrackInfo, initBytes: Buffer): Track {
@@ -117,73 +117,96 @@ export class Stream {
     return Math.max(3 * this.options.targetDuration, 6);
   }
 
-  /** Seconds of media kept in memory: the window plus the time clients may still fetch it. */
+  /** Seconds of media kept: the window plus the time clients may still fetch it. */
   retentionSeconds(): number {
     return this.options.windowSeconds + 2 * (this.targetDuration ?? Math.ceil(this.options.targetDuration));
   }
 
+  /** The target in whole milliseconds: the slot of raw media time one segment number stands for. */
+  private get slotMs(): bigint {
+    return BigInt(Math.round(this.options.targetDuration * 1000));
+  }
+
+  msnAt(anchor: Anchor, raw: bigint, timescale: number): number {
+    return Number((raw * 1000n) / (this.slotMs * BigInt(timescale))) + anchor.msnShift + 1;
+  }
+
+  /** Stream time where the slot of segment `msn` starts, in the current epoch. */
+  private slotStart(msn: number): number {
+    return (msn - 1 - this.epoch.msnShift) * this.options.targetDuration + this.epoch.shiftSec;
+  }
+
+  /** The segment number whose slot holds stream time `t`, in the current epoch (the first Period starts at stream time 0). */
+  msnAtTime(t: number): number {
+    return Math.floor((t - this.epoch.shiftSec) / this.options.targetDuration + 1e-9) + 1 + this.epoch.msnShift;
+  }
+
+  private anchorOf(e: Epoch, timescale: number, discontinuity: boolean): Anchor {
+    const offset = BigInt(Math.round(-e.shiftSec * timescale));
+    return { offsetTicks: offset, msnShift: e.msnShift, discontinuity };
+  }
+
   /**
-   * Chooses the raw → stream time offset of a track that starts or restarts. Tracks of one
-   * encoder share its timestamps; a track whose timestamps fit neither its own past nor the
-   * stream's newest media (an encoder restart) opens a new epoch that continues the timeline.
+   * Chooses how a track that starts or restarts maps onto the stream timeline. The stream's first
+   * media fixes the origin, the clock and the tag. Tracks of one encoder share its timestamps; a
+   * track whose timestamps fit neither its own past nor the stream's newest media (an encoder
+   * restart) opens a new epoch that continues the timeline and its segment numbers.
    */
-  anchorTrack(track: Track, raw: bigint, arrivalMs: number, durationTicks: number): { offsetTicks: bigint; discontinuity: boolean } {
+  anchorTrack(track: TrackView, raw: bigint, arrivalMs: number, durationTicks: number, prft: ProducerReferenceTime | undefined): Anchor {
     const ts = track.timescale;
-    const tsBig = BigInt(ts);
-    if (!this.epoch) {
-      const origin = raw >= 0n ? raw / tsBig : -((-raw + tsBig - 1n) / tsBig);
-      this.epoch = { rawRef: Number(origin), streamRef: 0, origin };
-      return { offsetTicks: origin * tsBig, discontinuity: false };
-    }
     const rawSec = Number(raw) / ts;
+    if (this.origin === null) {
+      const origin = streamOrigin(rawSec);
+      this.origin = origin;
+      this.epoch = { msnShift: 0, shiftSec: -Number(origin) };
+      const startSec = rawSec - Number(origin);
+      this.clock = decideClock({
+        startSec,
+        endSec: startSec + durationTicks / ts,
+        originSec: origin,
+        ...(prft ? { prft: { wallMs: prft.wallClockMs, streamSec: Number(prft.mediaTime) / ts - Number(origin) } } : {}),
+        arrivalMs,
+      });
+      const settings = `${this.options.targetDuration}|${this.options.partTarget}`;
+      let tag = streamTag(this.name, settings, this.clock);
+      for (let i = 1; this.tagTaken(tag); i++) tag = streamTag(this.name, `${settings}|${i}`, this.clock);
+      this.tag = tag;
+      return this.anchorOf(this.epoch, ts, false);
+    }
     const epoch = this.epoch;
-    const candidate = epoch.streamRef + (rawSec - epoch.rawRef);
-    const offsetFor = (e: Epoch, sec: number): bigint => (e.origin !== null ? e.origin * tsBig : raw - BigInt(Math.round(sec * ts)));
+    const candidate = rawSec + epoch.shiftSec;
     const own = track.lastEndSeconds;
     const frontier = this.frontier();
     const jump = this.maxJump();
     if (own === null) {
       // A new track trusts the shared timestamps when they fall within the stream's timeline.
       const oldest = this.grid.first?.time ?? candidate;
-      if (frontier === null || (candidate >= oldest - jump && candidate <= frontier + jump)) {
-        return { offsetTicks: offsetFor(epoch, candidate), discontinuity: false };
-      }
+      if (frontier === null || (candidate >= oldest - jump && candidate <= frontier + jump)) return this.anchorOf(epoch, ts, false);
     } else if (Math.abs(candidate - own) <= jump) {
-      return { offsetTicks: offsetFor(epoch, candidate), discontinuity: false };
+      return this.anchorOf(epoch, ts, false);
     }
-    if (own !== null && frontier !== null && Math.abs(candidate - frontier) <= jump) {
-      return { offsetTicks: offsetFor(epoch, candidate), discontinuity: true };
-    }
-    const now = this.wallAnchor ? this.wallAnchor.streamSec + (arrivalMs - this.wallAnchor.wallMs) / 1000 - durationTicks / ts : 0;
+    if (own !== null && frontier !== null && Math.abs(candidate - frontier) <= jump) return this.anchorOf(epoch, ts, true);
+    // An encoder restart: the new timestamps continue the timeline after what exists, at the time
+    // the encoder's clock (or the arrival clock) says, and the segment numbers continue too.
+    const zero = this.clock!.zeroMs;
+    const saysNow = prft && this.clock!.kind !== 'arrival' ? (prft.wallClockMs - zero) / 1000 : (arrivalMs - zero) / 1000 - durationTicks / ts;
     const last = this.grid.last;
-    const start = Math.max(frontier ?? 0, now, last ? last.time : 0);
-    this.epoch = { rawRef: rawSec, streamRef: start, origin: null };
+    const start = Math.max(frontier ?? 0, saysNow, last ? last.time : 0);
+    const slot = Math.floor(rawSec / this.options.targetDuration + 1e-9);
+    this.epoch = { msnShift: (last?.msn ?? 0) - slot, shiftSec: start - rawSec };
     this.restartBoundaryPending = true;
     this.warn({ stream: this.name, track: track.name, message: `timestamps restarted (raw ${rawSec.toFixed(3)}s); timeline continues at ${start.toFixed(3)}s with a discontinuity` });
-    return { offsetTicks: offsetFor(this.epoch, start), discontinuity: true };
-  }
-
-  /** Fixes the media time ↔ wall clock mapping once, from a prft when it is trustworthy. */
-  anchorWallClock(track: Track, t0: number, durationTicks: number, prft: ProducerReferenceTime | undefined, offsetTicks: bigint, arrivalMs: number): void {
-    if (this.wallAnchor) return;
-    const ts = track.timescale;
-    if (prft && Math.abs(prft.wallClockMs - arrivalMs) < PRFT_TRUST_MS) {
-      this.wallAnchor = { streamSec: Number(prft.mediaTime - offsetTicks) / ts, wallMs: prft.wallClockMs };
-      return;
-    }
-    this.wallAnchor = { streamSec: (t0 + durationTicks) / ts, wallMs: arrivalMs };
+    return this.anchorOf(this.epoch, ts, true);
   }
 
   /** Wall clock (Unix ms) of stream time 0: the MPD's availabilityStartTime. Null before media. */
   get availabilityStartTimeMs(): number | null {
-    return this.wallAnchor ? this.wallClockMs(0) : null;
+    return this.clock ? this.clock.zeroMs : null;
   }
 
   /** Wall clock (Unix ms) of a time on the stream timeline. */
   wallClockMs(streamSec: number): number {
-    const a = this.wallAnchor;
-    if (!a) return 0;
-    return Math.round(a.wallMs + (streamSec - a.streamSec) * 1000);
+    return this.clock ? Math.round(this.clock.zeroMs + streamSec * 1000) : 0;
   }
 
   /** Newest ingested media time over all tracks, in seconds. */
@@ -203,7 +226,7 @@ export class Stream {
 
   /**
    * Media time (seconds) up to which every segment boundary is known: video tracks have shown
-   * their keyframes up to there, and no boundary can come sooner than a target after the last.
+   * their keyframes up to there, and no boundary can come before the next slot starts.
    */
   decidedUntil(): number {
     let video = -Infinity;
@@ -216,68 +239,89 @@ export class Stream {
     }
     if (!any) return Infinity;
     const last = this.grid.last;
-    const earliestNext = last ? last.time + this.options.targetDuration - 0.001 : -Infinity;
+    const earliestNext = last ? this.slotStart(this.msnAtTime(last.time) + 1) - 0.001 : -Infinity;
     return Math.max(video, earliestNext);
   }
 
-  /** MSN for a track that opens a segment at `time` with no segment open. */
-  startMsnFor(track: Track, time: number): number {
+  startMsnFor(track: TrackView, time: number, slotMsn: number): number {
     const last = this.grid.last;
-    if (!last) return this.grid.add(this.firstMsn, time, false).msn;
+    if (!last) return this.grid.add(slotMsn, time, false).msn;
     const containing = this.grid.containing(time, 0.001);
     let msn = containing ? containing.msn : last.msn + 1;
-    // A segment that would last longer than a target if it began at the last boundary
-    // (media resumes after an outage) gets a boundary of its own.
-    if (containing === last && time - last.time >= this.options.targetDuration - 0.001) msn = last.msn + 1;
+    // Media that resumes in a later slot than the grid reaches gets that slot's number.
+    if (slotMsn > last.msn) msn = slotMsn;
     if (track.lastMsn !== null) msn = Math.max(msn, track.lastMsn + 1);
     msn = Math.max(msn, track.quietThrough + 1);
-    if (msn > last.msn) return this.proposeBoundary(last.msn + 1, Math.max(time, last.time), false).msn;
+    if (msn > last.msn) return this.proposeBoundary(msn, Math.max(time, last.time), false).msn;
     return msn;
   }
 
   /**
-   * Adds the next boundary of the grid (or returns it when another track got there first). A
-   * track whose media lies behind the grid cannot move a boundary back: it is clamped to the last.
+   * Adds boundary `msn` to the grid (or returns it when another track got there first). Slots the
+   * media skipped get boundaries of their own at their slot starts (every track lists them as
+   * gaps). A track whose media lies behind the grid cannot move a boundary back: it is clamped.
    */
   proposeBoundary(msn: number, time: number, discontinuity: boolean): Boundary {
     const existing = this.grid.get(msn);
     if (existing) return existing;
-    const last = this.grid.last;
+    let last = this.grid.last;
     if (last && time < last.time) time = last.time;
+    // Media that jumps further than the retained window needs no gaps that nobody could list:
+    // it takes the next number (its own timeline follows a discontinuity).
+    if (last && msn - last.msn - 1 > this.retentionSeconds() / this.options.targetDuration + 2) msn = last.msn + 1;
+    while (last && last.msn + 1 < msn) last = this.grid.add(last.msn + 1, Math.min(time, Math.max(last.time, this.slotStart(last.msn + 1))), false);
     const disc = discontinuity || this.restartBoundaryPending;
     this.restartBoundaryPending = false;
     return this.grid.add(msn, time, disc);
   }
 
-  segmentCompleted(track: Track, segment: Segment): void {
-    if (this.targetDuration === null && segment.state === 'complete' && segment.chunks.length > 0) {
+  segmentCompleted(track: TrackView, segment: Segment): void {
+    if (this.targetDuration === null && !segment.truncated && segment.chunks.length > 0) {
       const configured = Math.max(1, Math.round(this.options.targetDuration));
       this.targetDuration = Math.max(configured, Math.round(segment.seconds));
-      this.nominalSegmentDuration = Math.round(segment.seconds * 1000) / 1000;
+      // The slot, unless the encoder's GOP is longer (a late joiner's first segment may be shorter).
+      const measured = Math.round(segment.seconds * 1000) / 1000;
+      this.nominalSegmentDuration = measured > this.options.targetDuration * 1.25 ? measured : this.options.targetDuration;
       if (this.targetDuration > configured) {
         this.warn({ stream: this.name, track: track.name, message: `first segment lasts ${segment.seconds.toFixed(3)}s: TARGETDURATION ${this.targetDuration}s (the encoder's GOP is longer than the ${this.options.targetDuration}s target)` });
       }
     }
+    this.updatePeriods();
+  }
+
+  /** The DASH Periods (HESP Presentations) of the stream, decided as the timeline moves; never by a render. */
+  periods(mode: AddressingMode): readonly DashPeriod[] {
+    return this.periodTrackers[mode].periods;
+  }
+
+  livePeriods(mode: AddressingMode, from: number): DashPeriod[] {
+    return this.periodTrackers[mode].live(from);
+  }
+
+  private updatePeriods(): void {
+    this.periodTrackers.number.update(this);
+    this.periodTrackers.timeline.update(this);
   }
 
   /** A video track advanced: audio waiting on its boundaries may go on. */
-  trackProgressed(track: Track): void {
+  trackProgressed(track: TrackView): void {
     if (track.kind !== 'video') return;
     for (const t of this.tracks.values()) if (t.kind === 'audio') t.drain('decided');
   }
 
-  trackStateChanged(track: Track): void {
+  trackStateChanged(track: TrackView): void {
     if (track.kind === 'video') {
       const mode = this.hasActiveVideo() ? 'decided' : 'flush';
       for (const t of this.tracks.values()) if (t.kind === 'audio') t.drain(mode);
     }
     this.trimGrid();
+    this.updatePeriods();
     if (!this.ended && this.allEnded) {
       this.ended = true;
       this.endedAtMs = this.now();
       this.touch();
       // Everything held on any track is answered now (final playlists, 404 for parts that never come).
-      for (const t of this.tracks.values()) t.changed.emit(t);
+      for (const t of this.tracks.values()) t.emitChanged();
       return;
     }
     this.touch();
@@ -285,7 +329,7 @@ export class Stream {
 
   /** Some track holds a segment (an init-only stream has nothing to serve once it ends). */
   hasMedia(): boolean {
-    for (const t of this.tracks.values()) if (t.segments.length > 0) return true;
+    for (const t of this.tracks.values()) if (t.segmentCount > 0) return true;
     return false;
   }
 
@@ -303,7 +347,12 @@ export class Stream {
     this.ended = true;
     this.endedAtMs = nowMs;
     this.touch();
-    for (const t of this.tracks.values()) t.changed.emit(t);
+    for (const t of this.tracks.values()) t.emitChanged();
+  }
+
+  /** The stream is removed: its records and stored bytes go. */
+  release(): void {
+    for (const t of this.tracks.values()) t.release();
   }
 
   touch(): void {
@@ -314,8 +363,8 @@ export class Stream {
   private trimGrid(): void {
     let oldest = Infinity;
     for (const t of this.tracks.values()) {
-      const first = t.segments[0];
-      if (first && first.msn < oldest) oldest = first.msn;
+      const first = t.firstMsn;
+      if (first !== null && first < oldest) oldest = first;
     }
     if (Number.isFinite(oldest)) this.grid.trimBefore(oldest);
   }

@@ -1,15 +1,18 @@
+import { createHash } from 'node:crypto';
 import type { IngestChunk } from '../isobmff/chunker.js';
-import { isSyncSample } from '../isobmff/fragment.js';
 import type { TrackInfo } from '../isobmff/init.js';
-import { joinAdjacent, readRun, runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
+import { readRun, runDuration, sliceRun, type SampleRun } from '../isobmff/sample-run.js';
 import { malformed } from '../errors.js';
-import { Part, Segment, type Chunk } from './segment.js';
+import type { Anchor, TrackHost, TrackView } from './host.js';
+import { SegmentBytes, type Chunk, type Segment } from './segment.js';
+import { SegmentIndex } from './segment-index.js';
+import { Segmenter, type SegmenterTrack } from './segmenter.js';
 import { Signal } from './signal.js';
-import type { Stream } from './stream.js';
 
 /** A CMAF header of this track, addressed by id (EXT-X-MAP, DASH initialization). */
 export interface InitRecord {
-  readonly id: number;
+  /** A digest of the bytes: the same header has the same id on every origin. */
+  readonly id: string;
   readonly bytes: Buffer;
   readonly info: TrackInfo;
 }
@@ -27,15 +30,16 @@ interface Held {
 
 const EPS = 1e-6;
 
+function initRecord(bytes: Buffer, info: TrackInfo): InitRecord {
+  return { id: createHash('sha1').update(bytes).digest('hex').slice(0, 12), bytes, info };
+}
+
 /**
- * One rendition: its CMAF headers and its segments → parts → chunks on the stream's grid.
- * Segment and part boundaries are decided here, once, for every output format.
+ * One rendition: its CMAF headers, its segment records (cut by the Segmenter, kept by the
+ * SegmentIndex, bytes in the store) and the read API every output uses.
  */
-export class Track {
-  /** Retained segments, oldest first; the last one may be open (in production). */
-  readonly segments: Segment[] = [];
-  readonly inits: InitRecord[] = [];
-  /** Emitted once per ingest event that changed the track ("track changed, version N"). */
+export class Track implements SegmenterTrack, TrackView {
+  /** Emitted (after the ingest call returns) once per change: "track changed, version N". */
   readonly changed = new Signal<Track>();
   version = 0;
   /** Bumped when the list of complete segments changes (what a non-LL playlist shows). */
@@ -53,36 +57,34 @@ export class Track {
   compositionShift = 0;
   /** The first producer reference time received (prft), kept for DASH ProducerReferenceTime. */
   producerReference: IngestChunk['prft'];
-  /** Samples dropped because a video segment must start with a sync sample. */
-  droppedSamples = 0;
   /** Ingested end on the stream timeline, in ticks of the current init's timescale. */
   lastEnd: number | null = null;
-  lastMsn: number | null = null;
   /**
    * When the track last stopped (its ingest cut, ended or reset), the newest MSN of the grid: its
    * segments up to there are final. It never opens one of them again, so what was served for them
    * (a TS segment muxed without this audio) stays true.
    */
   quietThrough = 0;
-  private offsetTicks: bigint | null = null;
+  anchor: Anchor | null = null;
+  private readonly inits: InitRecord[] = [];
   private current: InitRecord;
+  private readonly index: SegmentIndex;
+  private readonly cutter: Segmenter;
   private restartCheck = true;
-  private discontinuityPending = false;
-  private jumpPending = false;
   private lastSegmentPending = false;
   private held: Held[] = [];
-  private open: Segment | null = null;
-  private openPart: Part | null = null;
   private dirty = false;
 
   constructor(
-    readonly stream: Stream,
+    readonly host: TrackHost,
     readonly name: string,
     info: TrackInfo,
     initBytes: Buffer,
   ) {
-    this.current = { id: 0, bytes: initBytes, info };
+    this.current = initRecord(initBytes, info);
     this.inits.push(this.current);
+    this.index = new SegmentIndex(host.store);
+    this.cutter = new Segmenter(this, this.index);
   }
 
   get info(): TrackInfo {
@@ -91,6 +93,10 @@ export class Track {
 
   get init(): InitRecord {
     return this.current;
+  }
+
+  get initId(): string {
+    return this.current.id;
   }
 
   get kind(): TrackInfo['kind'] {
@@ -102,7 +108,15 @@ export class Track {
   }
 
   get openSegment(): Segment | null {
-    return this.open;
+    return this.cutter.open;
+  }
+
+  get lastMsn(): number | null {
+    return this.cutter.lastMsn;
+  }
+
+  get droppedSamples(): number {
+    return this.cutter.droppedSamples;
   }
 
   get lastEndSeconds(): number | null {
@@ -114,85 +128,112 @@ export class Track {
     return this.kind === 'video' && this.sampleDuration > 0 ? this.timescale / this.sampleDuration : undefined;
   }
 
+  // ---- read API: what renderers and routes use --------------------------------------------
+
+  get segmentCount(): number {
+    return this.index.size;
+  }
+
+  /** MSN of the oldest retained segment. */
+  get firstMsn(): number | null {
+    return this.index.first?.msn ?? null;
+  }
+
+  findSegment(msn: number): Segment | undefined {
+    return this.index.find(msn);
+  }
+
+  /** Every retained segment record, oldest first (the newest may be in production). */
+  segments(): Segment[] {
+    return this.index.all();
+  }
+
+  /** Records from `msn` on, oldest first. */
+  segmentsFrom(msn: number): Segment[] {
+    return this.index.from(msn);
+  }
+
+  /** Complete (and gap) segments that a playlist lists: within the window, oldest first. */
+  listedSegments(seconds = this.host.options.windowSeconds): Segment[] {
+    return this.index.listed(seconds);
+  }
+
   /** The newest complete part: what LAST-MSN/LAST-PART report and blocking reloads wait for. */
   lastCompletePart(): { msn: number; index: number } | null {
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      const s = this.segments[i]!;
-      if (s.state === 'gap') return null;
-      for (let p = s.parts.length - 1; p >= 0; p--) if (s.parts[p]!.complete) return { msn: s.msn, index: p };
-    }
-    return null;
+    return this.index.lastCompletePart();
+  }
+
+  /** MSN of the newest complete segment (gaps included). */
+  lastCompleteMsn(): number | null {
+    return this.index.lastDone()?.msn ?? null;
   }
 
   /**
    * The part a preload hint names: the one in production, or the one after the newest complete
-   * part, or the first part of the next segment; with its byte offset in its segment.
+   * part; with its byte offset in its segment. Null when the track has no segment yet.
    */
-  nextPart(): { msn: number; index: number; byteOffset: number } {
-    const open = this.open;
+  nextPart(): { msn: number; index: number; byteOffset: number } | null {
+    const open = this.cutter.open;
     if (open) {
       const last = open.lastPart;
       if (!last) return { msn: open.msn, index: 0, byteOffset: 0 };
       if (last.complete) return { msn: open.msn, index: open.parts.length, byteOffset: open.byteLength };
       return { msn: open.msn, index: last.index, byteOffset: last.byteOffset };
     }
-    return { msn: (this.lastMsn ?? this.stream.firstMsn - 1) + 1, index: 0, byteOffset: 0 };
+    const last = this.cutter.lastMsn;
+    return last === null ? null : { msn: last + 1, index: 0, byteOffset: 0 };
   }
 
-  /** MSN of the newest complete segment (gaps included). */
-  lastCompleteMsn(): number | null {
-    for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i]!.state !== 'open') return this.segments[i]!.msn;
-    return null;
+  /** The bytes of a segment, if they can be had without waiting (in production, or in memory). */
+  residentBytes(segment: Segment): SegmentBytes | null {
+    if (segment.state === 'open') return new SegmentBytes(segment, null, () => this.host.store.resident(segment.key));
+    if (segment.state !== 'complete') return null;
+    const bytes = this.host.store.resident(segment.key);
+    return bytes ? new SegmentBytes(segment, bytes) : null;
   }
 
-  /** The samples of one of this track's chunks, read back from its bytes. */
-  samples(segment: Segment, chunk: Chunk): SampleRun {
-    const init = this.findInit(segment.initId) ?? this.current;
-    return readRun(segment.chunkData(chunk), init.info.defaults);
+  /** The bytes of a segment, from the store when they are not in memory. */
+  async bytes(segment: Segment): Promise<SegmentBytes> {
+    const now = this.residentBytes(segment);
+    if (now) return now;
+    if (segment.state !== 'complete') throw new Error(`segment ${segment.msn} of '${this.name}' has no bytes`);
+    return new SegmentBytes(segment, await this.host.store.read(segment.key, 0, segment.byteLength));
   }
 
-  findInit(id: number): InitRecord | undefined {
+  /** The samples of one of a segment's chunks, read back from its bytes. */
+  samples(bytes: SegmentBytes, chunk: Chunk): SampleRun {
+    const init = this.findInit(bytes.segment.initId) ?? this.current;
+    return readRun(bytes.chunk(chunk), init.info.defaults);
+  }
+
+  findInit(id: string): InitRecord | undefined {
     return this.inits.find((i) => i.id === id);
   }
 
-  findSegment(msn: number): Segment | undefined {
-    const first = this.segments[0];
-    if (!first) return undefined;
-    const s = this.segments[msn - first.msn];
-    return s && s.msn === msn ? s : this.segments.find((x) => x.msn === msn);
-  }
-
-  /** Complete (and gap) segments that a playlist lists: within the window, oldest first. */
-  listedSegments(): Segment[] {
-    const done = this.segments.filter((s) => s.state !== 'open');
-    const newest = done[done.length - 1];
-    if (!newest) return done;
-    const newestEnd = newest.endTime / newest.timescale;
-    const window = this.stream.options.windowSeconds;
-    return done.filter((s) => newestEnd - s.endTime / s.timescale < window - EPS);
-  }
+  // ---- ingest --------------------------------------------------------------------------------
 
   /** A (new or repeated) CMAF header for this track; the next chunk is checked for continuity. */
   setInit(info: TrackInfo, bytes: Buffer): void {
     this.restartCheck = true;
-    if (this.state === 'ended' && !this.stream.ended) this.state = 'active';
+    if (this.state === 'ended' && !this.host.ended) this.state = 'active';
     if (bytes.equals(this.current.bytes)) return;
     if (info.kind !== this.kind) throw malformed(`track '${this.name}' changed from ${this.kind} to ${info.kind}; use another URL`);
     // A segment has one CMAF header and one timescale: what is held or in production under the
     // old header is finished first, and the next chunk opens a new segment under the new one.
     this.drain('flush');
-    if (this.open) this.closeSegment();
+    if (this.cutter.open) this.cutter.closeSegment(false);
     if (info.timescale !== this.timescale) {
       if (this.lastEnd !== null) this.lastEnd = Math.round((this.lastEnd / this.timescale) * info.timescale);
       this.sampleDuration = 0;
       this.chunkDuration = 0;
       this.compositionShift = 0;
     }
-    const last = this.inits[this.inits.length - 1]!;
-    this.current = { id: last.id + 1, bytes, info };
-    this.inits.push(this.current);
-    if (this.segments.length > 0) this.discontinuityPending = true;
+    const record = initRecord(bytes, info);
+    this.current = this.findInit(record.id) ?? record;
+    if (!this.inits.includes(this.current)) this.inits.push(this.current);
+    if (this.index.size > 0) this.cutter.discontinuityPending = true;
     this.dirty = true;
+    this.flush();
   }
 
   ingest(chunk: IngestChunk, arrivalMs: number): IngestResult {
@@ -204,14 +245,14 @@ export class Track {
     if (n === 0) return 'empty';
     const ts = this.timescale;
     const duration = runDuration(run);
-    let t0 = this.mapTime(run.baseMediaDecodeTime, arrivalMs, duration);
-    const target = this.stream.options.targetDuration;
+    let t0 = this.mapTime(run.baseMediaDecodeTime, arrivalMs, duration, chunk);
+    const target = this.host.options.targetDuration;
     if (this.lastEnd !== null) {
       const half = run.durations[0]! / 2;
       if (t0 < this.lastEnd - half) {
         if (this.lastEnd - t0 > 3 * target * ts) {
           this.restartCheck = true;
-          t0 = this.mapTime(run.baseMediaDecodeTime, arrivalMs, duration);
+          t0 = this.mapTime(run.baseMediaDecodeTime, arrivalMs, duration, chunk);
         } else {
           // Already received (a resend or a redundant encoder): keep only what is new.
           let i = 0;
@@ -220,11 +261,11 @@ export class Track {
           if (i === n) return 'duplicate';
           run = sliceRun(run, i, n);
           t0 = t;
-          chunk = { run, prefix: [], wire: null, prft: undefined };
+          chunk = { run, prefix: [], wire: null, prft: chunk.prft, info: chunk.info };
         }
-      } else if (t0 > this.lastEnd + this.stream.maxJump() * ts) {
-        this.jumpPending = true;
-        this.discontinuityPending = true;
+      } else if (t0 > this.lastEnd + this.host.maxJump() * ts) {
+        this.cutter.jumpPending = true;
+        this.cutter.discontinuityPending = true;
       }
     }
     if (this.sampleDuration === 0) this.sampleDuration = run.durations[0]!;
@@ -235,17 +276,17 @@ export class Track {
     if (!this.producerReference && chunk.prft) this.producerReference = chunk.prft;
     const end = t0 + runDuration(run);
     this.lastEnd = this.lastEnd === null ? end : Math.max(this.lastEnd, end);
-    this.stream.anchorWallClock(this, t0, end - t0, chunk.prft, this.offsetTicks!, arrivalMs);
     let result: IngestResult = 'accepted';
-    if (this.kind === 'audio' && (this.held.length > 0 || this.stream.hasActiveVideo())) {
+    if (this.kind === 'audio' && (this.held.length > 0 || this.host.hasActiveVideo())) {
       this.held.push({ run, chunk, t0, arrivalMs });
       this.drain('decided');
       if (this.held.length > 0) result = 'held';
     } else {
-      this.process(run, chunk, t0, arrivalMs, true);
+      this.cutter.process(run, chunk, t0, arrivalMs, true);
+      this.dirty = true;
     }
     this.flush();
-    this.stream.trackProgressed(this);
+    this.host.trackProgressed(this);
     return result;
   }
 
@@ -256,9 +297,9 @@ export class Track {
    */
   drain(mode: 'decided' | 'flush'): void {
     if (this.held.length === 0) return;
-    const until = this.stream.decidedUntil();
+    const until = this.host.decidedUntil();
     const ts = this.timescale;
-    const target = this.stream.options.targetDuration;
+    const target = this.host.options.targetDuration;
     while (this.held.length > 0) {
       const h = this.held[0]!;
       const endSec = (h.t0 + runDuration(h.run)) / ts;
@@ -269,7 +310,8 @@ export class Track {
         lead = true;
       }
       this.held.shift();
-      this.process(h.run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.stream.hasActiveVideo()));
+      this.cutter.process(h.run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
+      this.dirty = true;
     }
     this.flush();
   }
@@ -281,29 +323,12 @@ export class Track {
 
   /**
    * An unexpected fault while this track was being updated: what was held is dropped, the segment
-   * in production is cut (its readers aborted; kept with what it holds when that is consistent,
-   * else a gap), and the next chunk opens a new segment after a discontinuity. Never throws.
+   * in production is cut, and the next chunk opens a new segment after a discontinuity. Never throws.
    */
   reset(): void {
     this.held = [];
-    const seg = this.open;
-    this.open = null;
-    this.openPart = null;
-    if (seg) {
-      seg.body.abort();
-      try {
-        seg.compact();
-        seg.state = 'complete';
-      } catch {
-        seg.state = 'gap';
-        seg.chunks = [];
-        seg.parts = [];
-      }
-      this.listVersion++;
-    }
+    this.cutter.abandon();
     this.restartCheck = true;
-    this.discontinuityPending = true;
-    this.jumpPending = true;
     this.lastSegmentPending = false;
     if (this.state === 'active') this.state = 'idle';
     this.markQuiet();
@@ -315,30 +340,23 @@ export class Track {
     }
   }
 
-  /** The ingest connection died: readers of the segment in production are aborted. */
+  /** The ingest connection died: the segment in production is cut short, its readers aborted. */
   interrupt(): void {
     this.drain('flush');
-    const seg = this.open;
-    if (seg) {
-      this.closePart();
-      seg.body.abort();
-      seg.compact();
-      seg.state = 'complete';
-      this.open = null;
-      this.listVersion++;
-      this.stream.segmentCompleted(this, seg);
+    if (this.cutter.open) {
+      this.cutter.closeSegment(true);
       this.trimWindow();
-      this.dirty = true;
     }
     this.restartCheck = true;
     if (this.state === 'active') this.state = 'idle';
     this.markQuiet();
+    this.dirty = true;
     this.flush();
-    this.stream.trackStateChanged(this);
+    this.host.trackStateChanged(this);
   }
 
   private markQuiet(): void {
-    this.quietThrough = Math.max(this.quietThrough, this.stream.grid.last?.msn ?? 0);
+    this.quietThrough = Math.max(this.quietThrough, this.host.grid.last?.msn ?? 0);
   }
 
   /** An ingest request ended cleanly. Per-segment ingest ends its segment here. */
@@ -348,15 +366,18 @@ export class Track {
       return;
     }
     if (!perSegment) return;
-    const seg = this.open;
+    const seg = this.cutter.open;
     if (!seg || !this.canLead()) return;
-    const b = this.stream.grid.get(seg.msn);
+    const grid = this.host.grid;
+    const b = grid.get(seg.msn);
     const endSec = seg.endTime / seg.timescale;
-    if (b && endSec - b.time >= this.stream.options.targetDuration - 0.001 && !this.stream.grid.get(seg.msn + 1)) {
-      this.stream.proposeBoundary(seg.msn + 1, endSec, false);
-      this.closeSegment();
+    if (b && endSec - b.time >= this.host.options.targetDuration - 0.001 && !grid.get(seg.msn + 1)) {
+      this.host.proposeBoundary(seg.msn + 1, endSec, false);
+      this.cutter.closeSegment(false);
+      this.trimWindow();
+      this.dirty = true;
       this.flush();
-      this.stream.trackProgressed(this);
+      this.host.trackProgressed(this);
     }
   }
 
@@ -368,224 +389,67 @@ export class Track {
   end(): void {
     if (this.state === 'ended') return;
     this.drain('flush');
-    if (this.open) this.closeSegment();
+    if (this.cutter.open) this.cutter.closeSegment(false);
+    this.trimWindow();
     this.state = 'ended';
     this.markQuiet();
-    this.listVersion++;
     this.lastSegmentPending = false;
     this.dirty = true;
+    this.listVersion++;
     this.flush();
-    this.stream.trackStateChanged(this);
+    this.host.trackStateChanged(this);
+  }
+
+  /** The stream is removed: every record and its stored bytes go. */
+  release(): void {
+    this.index.clear();
   }
 
   private canLead(): boolean {
-    return this.kind === 'video' || !this.stream.hasActiveVideo();
+    return this.kind === 'video' || !this.host.hasActiveVideo();
   }
 
-  private mapTime(raw: bigint, arrivalMs: number, durationTicks: number): number {
-    if (this.offsetTicks === null || this.restartCheck) {
+  private mapTime(raw: bigint, arrivalMs: number, durationTicks: number, chunk: IngestChunk): number {
+    if (this.anchor === null || this.restartCheck) {
       this.restartCheck = false;
-      const anchored = this.stream.anchorTrack(this, raw, arrivalMs, durationTicks);
-      this.offsetTicks = anchored.offsetTicks;
-      if (anchored.discontinuity && this.segments.length > 0) {
-        this.discontinuityPending = true;
-        this.jumpPending = true;
+      const anchor = this.host.anchorTrack(this, raw, arrivalMs, durationTicks, chunk.prft);
+      this.anchor = anchor;
+      if (anchor.discontinuity && this.index.size > 0) {
+        this.cutter.discontinuityPending = true;
+        this.cutter.jumpPending = true;
       }
     }
-    const rel = raw - this.offsetTicks;
+    const rel = raw - this.anchor.offsetTicks;
     if (rel > BigInt(Number.MAX_SAFE_INTEGER) || rel < -BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`timestamp ${raw} is out of range`);
     return Number(rel);
   }
 
-  private process(run: SampleRun, chunk: IngestChunk, t0: number, arrivalMs: number, mayLead: boolean): void {
-    const n = run.durations.length;
-    const ts = this.timescale;
-    const partTicks = this.stream.decidePartTarget(run.durations[0]! / ts) * ts;
-    const needsSync = this.kind === 'video';
-    // The run is cut where segments, parts and sync samples begin; each cut knows its byte offset
-    // and time, so cutting a run of n samples into k pieces costs O(n + k).
-    let sliceStart = 0;
-    let sliceT = t0;
-    let sliceByte = 0;
-    let t = t0;
-    let byte = 0;
-    const cut = (i: number): void => {
-      this.append(run, chunk, sliceStart, i, sliceT, arrivalMs, sliceByte, sliceT - t0);
-      sliceStart = i;
-      sliceT = t;
-      sliceByte = byte;
-    };
-    for (let i = 0; i < n; i++) {
-      const d = run.durations[i]!;
-      const sync = isSyncSample(run.flags[i]!);
-      if (!this.open) {
-        if (needsSync && !sync) {
-          this.droppedSamples++;
-          t += d;
-          byte += run.sizes[i]!;
-          sliceStart = i + 1;
-          sliceT = t;
-          sliceByte = byte;
-          continue;
-        }
-        this.startSegment(this.stream.startMsnFor(this, t / ts), t);
-      } else {
-        // Each video sync sample starts a chunk of its own (see the boundary after it below).
-        if (needsSync && sync && i > sliceStart) cut(i);
-        const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
-        const msn = this.segmentCut(t, d, sync, segSoFar, mayLead);
-        if (msn > 0) {
-          cut(i);
-          this.closeSegment();
-          this.startSegment(msn, t);
-        } else {
-          const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
-          if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
-            cut(i);
-            this.closePart();
-          }
-        }
-      }
-      t += d;
-      byte += run.sizes[i]!;
-      // A chunk boundary right after each video sync sample: HESP initialization packets point
-      // to the sample after the IDR, which must start a box (a moof) in the segment.
-      if (needsSync && sync && i + 1 < n) cut(i + 1);
-    }
-    cut(n);
-    // Close the part now when the next sample could not fit in it.
-    const part = this.openPart;
-    if (part && part.duration + run.durations[n - 1]! > partTicks + EPS * ts) this.closePart();
-  }
-
-  /** MSN of the segment that sample time `t` opens, or 0 when it does not cut. */
-  private segmentCut(t: number, d: number, sync: boolean, segSoFar: number, mayLead: boolean): number {
-    const open = this.open!;
-    const ts = this.timescale;
-    const grid = this.stream.grid;
-    const tSec = t / ts;
-    const forced = (segSoFar + d) / ts > this.stream.maxSegmentDuration();
-    const next = grid.get(open.msn + 1);
-    if (this.kind === 'video' && !sync && !forced) return 0;
-    if (next) {
-      if (tSec >= next.time - d / ts / 2 || forced) return Math.max(open.msn + 1, grid.containing(tSec, d / ts / 2)?.msn ?? 0);
-      return 0;
-    }
-    if (!mayLead && !forced) return 0;
-    const start = grid.get(open.msn)?.time ?? open.startTime / ts;
-    if (this.jumpPending || forced || tSec - start >= this.stream.options.targetDuration - 0.001) {
-      const disc = this.jumpPending;
-      this.jumpPending = false;
-      return this.stream.proposeBoundary(open.msn + 1, tSec, disc).msn;
-    }
-    return 0;
-  }
-
-  private startSegment(msn: number, t: number): void {
-    const ts = this.timescale;
-    if (this.lastMsn !== null) {
-      for (let k = this.lastMsn + 1; k < msn; k++) this.pushGap(k);
-    }
-    const boundary = this.stream.grid.get(msn);
-    const disc = this.discontinuityPending || (boundary?.discontinuity ?? false);
-    this.discontinuityPending = false;
-    this.jumpPending = false;
-    const seg = new Segment(msn, t, ts, this.current.id, disc && this.segments.length > 0, this.stream.wallClockMs(t / ts));
-    if (seg.discontinuity) this.stream.grid.markDiscontinuity(msn);
-    this.segments.push(seg);
-    this.open = seg;
-    this.lastMsn = msn;
-    this.dirty = true;
-  }
-
-  private pushGap(msn: number): void {
-    const grid = this.stream.grid;
-    const b = grid.get(msn);
-    const next = grid.get(msn + 1);
-    if (!b || !next) return;
-    const ts = this.timescale;
-    this.segments.push(Segment.gap(msn, Math.round(b.time * ts), Math.round((next.time - b.time) * ts), ts, this.current.id, this.stream.wallClockMs(b.time)));
-  }
-
-  private append(run: SampleRun, chunk: IngestChunk, from: number, to: number, startTime: number, arrivalMs: number, byteStart: number, ticksBefore: number): void {
-    if (to <= from) return;
-    const seg = this.open!;
-    const whole = from === 0 && to === run.durations.length;
-    const slice = whole ? run : sliceRun(run, from, to, byteStart, ticksBefore);
-    const data = joinAdjacent(whole && chunk.wire ? chunk.wire : [...(from === 0 ? chunk.prefix : []), writeRunHeader(slice), slice.payload]);
-    let byteLength = 0;
-    for (const b of data) byteLength += b.length;
-    const c: Chunk = {
-      data,
-      byteOffset: seg.byteLength,
-      byteLength,
-      startTime,
-      duration: runDuration(slice),
-      sampleCount: to - from,
-      independent: isSyncSample(slice.flags[0]!),
-      arrivalMs,
-    };
-    if (seg.baseMediaDecodeTime === null) seg.baseMediaDecodeTime = slice.baseMediaDecodeTime;
-    let part = this.openPart;
-    if (!part) {
-      part = new Part(seg.parts.length, startTime, seg.byteLength, c.independent);
-      seg.parts.push(part);
-      this.openPart = part;
-    }
-    part.chunks.push(c);
-    part.duration += c.duration;
-    part.byteLength += byteLength;
-    seg.chunks.push(c);
-    seg.duration = startTime + c.duration - seg.startTime;
-    seg.body.append(data);
-    this.dirty = true;
-  }
-
-  private closePart(): void {
-    if (!this.openPart) return;
-    this.openPart.complete = true;
-    this.openPart = null;
-    this.dirty = true;
-  }
-
-  private closeSegment(): void {
-    const seg = this.open;
-    if (!seg) return;
-    this.closePart();
-    seg.state = 'complete';
-    seg.body.complete();
-    seg.compact();
-    this.open = null;
-    this.listVersion++;
-    this.dirty = true;
-    this.stream.segmentCompleted(this, seg);
-    this.trimWindow();
-  }
-
   private trimWindow(): void {
-    const newest = this.segments.filter((s) => s.state !== 'open').pop();
-    if (!newest) return;
-    const newestEnd = newest.endTime / newest.timescale;
-    const keep = this.stream.retentionSeconds();
-    while (this.segments.length > 1) {
-      const s = this.segments[0]!;
-      if (s === this.open || newestEnd - s.endTime / s.timescale < keep - EPS) break;
-      this.segments.shift();
-    }
-    const used = new Set(this.segments.map((s) => s.initId));
+    this.index.trim(this.host.retentionSeconds());
+    const used = this.index.initIds();
     for (let i = this.inits.length - 1; i >= 0; i--) {
       const init = this.inits[i]!;
       if (init !== this.current && !used.has(init.id)) this.inits.splice(i, 1);
     }
-    this.stream.compact();
+    this.host.compact();
   }
 
   private flush(): void {
+    if (this.cutter.listChanged) {
+      this.cutter.listChanged = false;
+      this.listVersion++;
+      this.trimWindow();
+    }
     if (!this.dirty) return;
     this.dirty = false;
     this.version++;
     // The stream's version moves first: whoever wakes on this track renders the new state.
-    this.stream.touch();
+    this.host.touch();
+    this.changed.emit(this);
+  }
+
+  /** Wakes whoever waits on this track (the stream ended: held requests answer now). */
+  emitChanged(): void {
     this.changed.emit(this);
   }
 }

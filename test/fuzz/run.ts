@@ -38,7 +38,10 @@ for (let i = 0; i < 40 && streams > 1; i++) {
   streams = await liveStreams(origin.playback).catch(() => -1);
 }
 console.log(JSON.stringify({ seed, seconds: Math.round(seconds), ...result, rssBeforeMB: Math.round(rss0 / 1e6), rssPeakMB: Math.round(peak / 1e6), rssAfterMB: Math.round(rss1 / 1e6), rssAgedOutMB: Math.round(origin.rss() / 1e6), streamsLeft: streams, alive: origin.alive() }, null, 2));
-const code = origin.alive() && result.failures.length === 0 ? 0 : 1;
+const faults = origin.errorLines();
+for (const line of faults.slice(0, 5)) console.log('fault:', JSON.stringify(line).slice(0, 600));
+console.log(`faults: ${faults.length}`);
+const code = origin.alive() && result.failures.length === 0 && faults.length === 0 ? 0 : 1;
 if (!origin.alive()) console.log(origin.stderr().slice(-4000));
 await origin.stop();
 cleanup();

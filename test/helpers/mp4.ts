@@ -2,6 +2,9 @@ import { createFile, Log, MP4BoxBuffer } from 'mp4box';
 import { BoxReader, type Box } from '../../src/isobmff/box-reader.js';
 import { FTYP, MOOV } from '../../src/isobmff/fourcc.js';
 import { parseInit, type InitSegment } from '../../src/isobmff/init.js';
+import type { SampleRun } from '../../src/isobmff/sample-run.js';
+import type { Chunk, Segment } from '../../src/timeline/segment.js';
+import type { Track } from '../../src/timeline/track.js';
 
 Log.setLogLevel(Log.error);
 
@@ -45,4 +48,22 @@ export function mp4boxTracks(data: Buffer): Mp4boxTrack[] {
   file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(copy, 0));
   file.flush();
   return tracks;
+}
+
+/** A segment's bytes as the origin serves them (from its store once complete). */
+export async function segmentBuffer(track: Track, msn: number): Promise<Buffer> {
+  const seg = track.findSegment(msn);
+  if (!seg) throw new Error(`no segment ${msn} in '${track.name}'`);
+  const bytes = await track.bytes(seg);
+  return Buffer.concat(bytes.range(0, seg.byteLength) as Buffer[]);
+}
+
+/** The samples of a segment's chunk (bytes from memory: the tests' origins keep no DVR). */
+export function samplesOf(track: Track, seg: Segment, chunk: Chunk): SampleRun {
+  return track.samples(track.residentBytes(seg)!, chunk);
+}
+
+/** Lets deferred timeline notifications (readers, waiters) run. */
+export function delivered(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -343,7 +343,7 @@ describe('LL-HLS hinted parts', () => {
 
   it('answers 404 for parts that are not hinted, never cached when they may exist soon', async () => {
     const t = L.o.origin.streams.get('hint')!.tracks.get('v360')!;
-    const next = t.nextPart();
+    const next = t.nextPart()!;
     const ahead = await get(`${L.base}/v360/${L.tag()}/${next.msn}.${next.index + 2}.m4s`);
     assert.equal(ahead.status, 404);
     assert.equal(ahead.headers['cache-control'], 'no-store');
@@ -379,7 +379,7 @@ describe('LL-HLS byte-range addressing', () => {
     const t = L.o.origin.streams.get('br')!.tracks.get('v360')!;
     // Early in a segment: its first part is in production.
     L.feeder.advanceTo(Math.ceil(L.feeder.position / 2) * 2 + 0.25);
-    const next = t.nextPart();
+    const next = t.nextPart()!;
     assert.equal(next.index, 0);
     const url = `${L.base}/v360/${L.tag()}/${next.msn}.m4s`;
     const responded = request(url, { headers: { range: `bytes=${next.byteOffset}-9007199254740991` } });

@@ -31,7 +31,7 @@ describe('LL-DASH in real players', () => {
     [browser, pages] = await Promise.all([launchChromium(), startPageServer()]);
     await waitFor('an MPD with 3 segments', async () => {
       const t = o.origin.streams.get('dplay')?.tracks.get('stream0');
-      return t && t.segments.filter((s) => s.state === 'complete').length >= 3 && (await get(`${o.playback}/live/dplay/manifest.mpd`)).status === 200 ? true : undefined;
+      return t && t.segments().filter((s) => s.state === 'complete').length >= 3 && (await get(`${o.playback}/live/dplay/manifest.mpd`)).status === 200 ? true : undefined;
     }, 30_000);
   });
 

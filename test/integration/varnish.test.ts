@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { RawConnection, type ResponseHandler } from '../../bench/lib/raw-http.js';
 import { Harness, LADDER, LiveFeeder, loadTracks } from '../helpers/feed.js';
 import { get, sleep, waitFor, type Fetched } from '../helpers/hls.js';
+import { segmentBuffer } from '../helpers/mp4.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startVarnish, threadParams, type TestEdge } from '../helpers/varnish.js';
 import { createServer } from 'node:net';
@@ -115,7 +116,7 @@ describe('Varnish in front of one origin', () => {
     const got = await responses;
     for (const c of conns) c.close();
     assert.equal(seg.state, 'complete');
-    const whole = Buffer.concat(seg.body.buffers);
+    const whole = await segmentBuffer(track(), seg.msn);
     for (const r of got) {
       assert.equal(r.status, 200);
       assert.ok(Buffer.concat(r.chunks).equals(whole), 'byte-identical to the complete segment');
@@ -134,7 +135,7 @@ describe('Varnish in front of one origin', () => {
     feeder.advanceTo(Math.ceil(feeder.position / 2) * 2 + 0.7);
     const last = track().lastCompletePart()!;
     const next = { msn: last.msn, part: last.index + 1 };
-    const partMs = (track().stream.partTarget ?? 0.5) * 1000;
+    const partMs = (o.origin.streams.get(STREAM)!.partTarget ?? 0.5) * 1000;
     const conns = await connectAll(edge.port, CLIENTS);
     const before = await originRequests(o, 'playlist');
     const sleeping = await counter(edge, 'MAIN.busy_sleep');
@@ -164,7 +165,7 @@ describe('Varnish in front of one origin', () => {
   it('coalesces requests for the next segment (L-HLS prefetch, LL-DASH) and for the hinted part, each into one backend request', async () => {
     feeder.advanceTo(Math.ceil(feeder.position / 2) * 2 + 0.7);
     const next = track().lastMsn! + 1;
-    const hinted = track().nextPart();
+    const hinted = track().nextPart()!;
     const conns = await connectAll(edge.port, 200);
     const segmentsBefore = await originRequests(o, 'segment');
     const partsBefore = await originRequests(o, 'part');
@@ -172,10 +173,10 @@ describe('Varnish in front of one origin', () => {
     await playUntil(() => track().findSegment(next)?.state === 'complete');
     const got = await responses;
     for (const c of conns) c.close();
-    const segment = Buffer.concat(track().findSegment(next)!.body.buffers);
+    const segment = await segmentBuffer(track(), next);
     const seg = track().findSegment(hinted.msn)!;
     const part = seg.parts[hinted.index]!;
-    const partBytes = Buffer.concat(seg.body.buffers).subarray(part.byteOffset, part.byteOffset + part.byteLength);
+    const partBytes = (await segmentBuffer(track(), hinted.msn)).subarray(part.byteOffset, part.byteOffset + part.byteLength);
     got.forEach((r, i) => {
       assert.equal(r.status, 200);
       assert.ok(Buffer.concat(r.chunks).equals(i % 2 ? segment : partBytes), i % 2 ? 'the next segment, whole' : 'the hinted part, whole');
@@ -201,7 +202,7 @@ describe('Varnish in front of one origin', () => {
     await playUntil(() => track().findSegment(future)!.state === 'complete');
     const got: Fetched = await now;
     assert.equal(got.status, 200, `asked ${asked} ms after the 404`);
-    assert.ok(got.body.equals(Buffer.concat(track().findSegment(future)!.body.buffers)));
+    assert.ok(got.body.equals(await segmentBuffer(track(), future)));
   });
 
   it('forwards an open-ended Range on a growing segment (a HESP continuation, a byte-range part) and shares it', async () => {
@@ -214,7 +215,7 @@ describe('Varnish in front of one origin', () => {
     await playUntil(() => seg.state === 'complete');
     const got = await responses;
     for (const c of conns) c.close();
-    const whole = Buffer.concat(seg.body.buffers);
+    const whole = await segmentBuffer(track(), seg.msn);
     for (const r of got) {
       assert.equal(r.status, 206);
       assert.match(header(r, 'content-range') ?? '', new RegExp(`^bytes ${from}-\\d+/\\*$`));

@@ -3,23 +3,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PeriodTracker } from '../../src/dash/periods.js';
 import { isSyncSample, parseMoof } from '../../src/isobmff/fragment.js';
 import { hespPresentations, renderHespManifest } from '../../src/hesp/manifest.js';
-import { entryPoints, initializationPacket } from '../../src/hesp/packets.js';
+import { entryPoints, initializationPacket, type EntryPoint } from '../../src/hesp/packets.js';
 import { lookupPacket, packetRate, startSequence } from '../../src/hesp/sequence.js';
 import type { Track } from '../../src/timeline/track.js';
 import { run } from '../helpers/ffmpeg.js';
 import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
 import { HespManifest } from '../helpers/hesp-schema.js';
-import { initOf, topLevelBoxes } from '../helpers/mp4.js';
+import { initOf, samplesOf, topLevelBoxes } from '../helpers/mp4.js';
 
 const ladder = loadTracks(LADDER);
 
-function live(): { h: Harness; tracker: PeriodTracker } {
+function live(): { h: Harness } {
   const h = new Harness();
   feed(h, 's', ladder, { untilSeconds: 7.1 });
-  return { h, tracker: new PeriodTracker('number') };
+  return { h };
 }
 
 function parseEmsg(box: Buffer): { scheme: string; value: string; timescale: number; delta: number; duration: number; data: unknown; version: number } {
@@ -44,13 +43,19 @@ function packetBoxes(bytes: Buffer): string[] {
 }
 
 function segmentBytes(track: Track, msn: number): Buffer {
-  return Buffer.concat(track.findSegment(msn)!.body.buffers);
+  const seg = track.findSegment(msn)!;
+  return Buffer.concat(track.residentBytes(seg)!.range(0, seg.byteLength) as Buffer[]);
+}
+
+/** The packet of an entry point (its segment's bytes are in memory here). */
+function packetOf(track: Track, entry: EntryPoint): Buffer[] {
+  return initializationPacket(track, entry, track.residentBytes(entry.segment)!);
 }
 
 describe('HESP manifest', () => {
-  const { h, tracker } = live();
+  const { h } = live();
   const stream = h.registry.get('s')!;
-  const text = renderHespManifest(stream, tracker, { nowMs: h.nowMs, utcUrl: '/utc' })!;
+  const text = renderHespManifest(stream, { utcUrl: '/utc' })!;
   const manifest = JSON.parse(text);
 
   it('satisfies the draft-06 field table and THEO validator rules', () => {
@@ -84,7 +89,7 @@ describe('HESP manifest', () => {
   });
 
   it('starts the Presentation where the first packet of every track covers it, with startSequenceNumber at that time', () => {
-    const [p] = hespPresentations(stream, tracker);
+    const [p] = hespPresentations(stream);
     const start = p!.startMs / 1000;
     for (const t of stream.tracks.values()) {
       const first = entryPoints(t)[0]!;
@@ -96,15 +101,15 @@ describe('HESP manifest', () => {
 });
 
 describe('HESP initialization packets', () => {
-  const { h, tracker } = live();
+  const { h } = live();
   const stream = h.registry.get('s')!;
-  const presentations = hespPresentations(stream, tracker);
+  const presentations = hespPresentations(stream);
   const video = stream.tracks.get('v360')!;
   const audio = stream.tracks.get('audio')!;
 
   it('carries header, initdata emsg and the IDR alone (video); header and emsg (audio)', () => {
     const entry = entryPoints(video)[1]!;
-    const bytes = Buffer.concat(initializationPacket(video, entry));
+    const bytes = Buffer.concat(packetOf(video, entry));
     assert.deepEqual(packetBoxes(bytes), ['ftyp', 'moov', 'emsg', 'moof', 'mdat']);
     const boxes = topLevelBoxes(bytes);
     const e = parseEmsg(boxes[2]!.data);
@@ -114,8 +119,8 @@ describe('HESP initialization packets', () => {
     assert.equal(frag.sampleCount, 1);
     assert.ok(isSyncSample(frag.flags[0]!));
     const chunk = entry.segment.chunks[entry.chunkIndex]!;
-    assert.equal(frag.baseMediaDecodeTime, video.samples(entry.segment, chunk).baseMediaDecodeTime, 'same tfdt as in the Continuation Stream');
-    const a = Buffer.concat(initializationPacket(audio, entryPoints(audio)[3]!));
+    assert.equal(frag.baseMediaDecodeTime, samplesOf(video, entry.segment, chunk).baseMediaDecodeTime, 'same tfdt as in the Continuation Stream');
+    const a = Buffer.concat(packetOf(audio, entryPoints(audio)[3]!));
     assert.deepEqual(packetBoxes(a), ['ftyp', 'moov', 'emsg']);
     const ae = parseEmsg(topLevelBoxes(a)[2]!.data);
     assert.equal(ae.timescale, 1);
@@ -143,7 +148,7 @@ describe('HESP initialization packets', () => {
     assert.equal(midGop.kind, 'packet');
     if (idrAt1s.kind === 'packet' && midGop.kind === 'packet') {
       assert.equal(Math.round(idrAt1s.entry.time * 1000), 1000);
-      assert.ok(Buffer.concat(initializationPacket(video, midGop.entry)).equals(Buffer.concat(initializationPacket(video, idrAt1s.entry))), 'a slot between IDRs gets the previous IDR packet');
+      assert.ok(Buffer.concat(packetOf(video, midGop.entry)).equals(Buffer.concat(packetOf(video, idrAt1s.entry))), 'a slot between IDRs gets the previous IDR packet');
     }
     assert.equal(lookupPacket(video, presentations, start + 25 * 60).kind, 'future');
     const now = lookupPacket(video, presentations, 'now');
@@ -156,7 +161,7 @@ describe('HESP initialization packets', () => {
   it('joins with the Continuation Stream into a stream ffmpeg decodes, timestamps continuing across the join', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hesp-'));
     const entry = entryPoints(video)[3]!; // the IDR at 3 s, mid-segment 2
-    const packet = Buffer.concat(initializationPacket(video, entry));
+    const packet = Buffer.concat(packetOf(video, entry));
     const rest = [segmentBytes(video, entry.next.index).subarray(entry.next.offset)];
     let frames = 1;
     const seg = entry.segment;

@@ -5,6 +5,7 @@ import type { Segment } from '../../src/timeline/segment.js';
 import type { Stream } from '../../src/timeline/stream.js';
 import type { Track } from '../../src/timeline/track.js';
 import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
+import { delivered, samplesOf } from '../helpers/mp4.js';
 
 const ladder = loadTracks(LADDER);
 
@@ -13,7 +14,7 @@ function startSec(s: Segment): number {
 }
 
 function complete(t: Track): Segment[] {
-  return t.segments.filter((s) => s.state === 'complete');
+  return t.segments().filter((s) => s.state === 'complete');
 }
 
 function ladderStream(options = {}): { h: Harness; stream: Stream } {
@@ -27,9 +28,9 @@ describe('timeline: segments', () => {
     const { stream } = ladderStream();
     for (const name of ['v360', 'v180']) {
       const t = stream.tracks.get(name)!;
-      assert.deepEqual(t.segments.map((s) => s.msn), [1, 2, 3, 4]);
-      assert.deepEqual(t.segments.map(startSec), [0, 2, 4, 6]);
-      for (const s of t.segments) assert.ok(isSyncSample(t.samples(s, s.chunks[0]!).flags[0]!), `segment ${s.msn} starts with a sync sample`);
+      assert.deepEqual(t.segments().map((s) => s.msn), [1, 2, 3, 4]);
+      assert.deepEqual(t.segments().map(startSec), [0, 2, 4, 6]);
+      for (const s of t.segments()) assert.ok(isSyncSample(samplesOf(t, s, s.chunks[0]!).flags[0]!), `segment ${s.msn} starts with a sync sample`);
       assert.deepEqual(complete(t).map((s) => s.seconds), [2, 2, 2]);
     }
     assert.equal(stream.targetDuration, 2);
@@ -39,8 +40,8 @@ describe('timeline: segments', () => {
     const { stream } = ladderStream();
     const audio = stream.tracks.get('audio')!;
     const frame = 1024 / 48000;
-    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
-    audio.segments.forEach((s, i) => assert.ok(Math.abs(startSec(s) - 2 * i) <= frame / 2 + 1e-9, `audio segment ${s.msn} starts at ${startSec(s)}`));
+    assert.deepEqual(audio.segments().map((s) => s.msn), [1, 2, 3, 4]);
+    audio.segments().forEach((s, i) => assert.ok(Math.abs(startSec(s) - 2 * i) <= frame / 2 + 1e-9, `audio segment ${s.msn} starts at ${startSec(s)}`));
   });
 
   it('holds audio that arrives ahead of video until the video boundary is known', () => {
@@ -48,19 +49,20 @@ describe('timeline: segments', () => {
     feed(h, 's', ladder, { lateMs: { v360: 150, v180: 170 } });
     const stream = h.registry.get('s')!;
     const audio = stream.tracks.get('audio')!;
-    audio.segments.forEach((s, i) => assert.ok(Math.abs(startSec(s) - 2 * i) <= 1024 / 48000 / 2 + 1e-9));
-    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
+    audio.segments().forEach((s, i) => assert.ok(Math.abs(startSec(s) - 2 * i) <= 1024 / 48000 / 2 + 1e-9));
+    assert.deepEqual(audio.segments().map((s) => s.msn), [1, 2, 3, 4]);
   });
 
   it('lets an audio-only stream cut its own segments', () => {
     const h = new Harness();
     feed(h, 'radio', loadTracks([LADDER[2]!]));
     const audio = h.registry.get('radio')!.tracks.get('audio')!;
-    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
-    for (const s of complete(audio)) assert.ok(s.seconds >= 2 && s.seconds < 2.03);
+    // Each cut is the first AAC frame in the next 2 s slot; the frame that starts at 8 s opens segment 5.
+    assert.deepEqual(complete(audio).map((s) => s.msn), [1, 2, 3, 4]);
+    for (const s of complete(audio)) assert.ok(s.seconds > 1.97 && s.seconds < 2.03, `${s.seconds}`);
   });
 
-  it('publishes each chunk the moment it arrives: the open segment grows chunk by chunk', () => {
+  it('publishes each chunk the moment it arrives: the open segment grows chunk by chunk', async () => {
     const h = new Harness();
     const stream = h.registry.forIngest('s');
     void stream;
@@ -68,13 +70,18 @@ describe('timeline: segments', () => {
     const v = h.registry.get('s')!.tracks.get('v360')!;
     const open = v.openSegment!;
     assert.equal(open.msn, 2);
-    assert.equal(open.body.state, 'open');
+    const body = open.body!;
+    assert.equal(body.state, 'open');
     assert.ok(Math.abs(open.seconds - 0.6) < 1e-9, `open segment holds ${open.seconds}s`);
-    const before = open.body.byteLength;
+    const before = body.byteLength;
     const seen: number[] = [];
-    open.body.read({ data: (b) => seen.push(b.length), end: () => {}, abort: () => {} });
+    body.read({ data: (b) => seen.push(b.length), end: () => {}, abort: () => {} });
+    assert.equal(seen.length, 1, 'what existed, at once');
     feed(h, 's', ladder, { untilSeconds: 2.8, sessions });
-    assert.ok(open.body.byteLength > before);
+    // Readers hear of new chunks right after the ingest call returns, never inside it.
+    assert.equal(seen.length, 1);
+    await delivered();
+    assert.ok(body.byteLength > before);
     assert.ok(seen.length >= 2, 'the reader got what existed and then the new chunk');
   });
 
@@ -82,10 +89,10 @@ describe('timeline: segments', () => {
     const h = new Harness();
     const sessions = feed(h, 's', ladder, { untilSeconds: 4 });
     const v = h.registry.get('s')!.tracks.get('v360')!;
-    const bytes = v.segments.map((s) => s.byteLength);
+    const bytes = v.segments().map((s) => s.byteLength);
     const version = v.version;
     feed(h, 's', ladder, { untilSeconds: 4, sessions });
-    assert.deepEqual(v.segments.map((s) => s.byteLength), bytes);
+    assert.deepEqual(v.segments().map((s) => s.byteLength), bytes);
     assert.equal(v.version, version);
   });
 
@@ -94,35 +101,39 @@ describe('timeline: segments', () => {
     feed(h, 's', ladder);
     const stream = h.registry.get('s')!;
     for (const s of stream.tracks.values()) s.interrupt();
-    const endBefore = Math.max(...[...stream.tracks.values()].map((t) => t.segments.at(-1)!.endTime / t.timescale));
+    const endBefore = Math.max(...[...stream.tracks.values()].map((t) => t.segments().at(-1)!.endTime / t.timescale));
     // The encoder comes back 3 s later with timestamps from 0 again.
     h.nowMs += 3000;
     feed(h, 's', ladder, { startMs: h.nowMs, untilSeconds: 4.1 });
     for (const t of stream.tracks.values()) {
-      const after = t.segments.filter((s) => s.msn > 4);
+      const after = t.segments().filter((s) => s.msn > 4);
       assert.equal(after[0]!.msn, 5, `${t.name} continues at MSN 5`);
       assert.ok(after[0]!.discontinuity, `${t.name} marks the discontinuity`);
       assert.ok(startSec(after[0]!) >= endBefore, 'the timeline never goes back');
-      assert.ok(after[0]!.programDateTimeMs >= t.segments[3]!.programDateTimeMs + 2000, 'program date-time moves on');
+      assert.ok(after[0]!.programDateTimeMs >= t.segments()[3]!.programDateTimeMs + 2000, 'program date-time moves on');
     }
-    const starts = [...stream.tracks.values()].map((t) => startSec(t.segments.find((s) => s.msn === 5)!));
+    const starts = [...stream.tracks.values()].map((t) => startSec(t.segments().find((s) => s.msn === 5)!));
     assert.ok(Math.max(...starts) - Math.min(...starts) < 0.03, 'all tracks restart on the same boundary');
   });
 
-  it('aborts readers of the segment in production when the ingest dies, and keeps what arrived', () => {
+  it('aborts readers of the segment in production when the ingest dies, and keeps what arrived, marked cut short', async () => {
     const h = new Harness();
     feed(h, 's', ladder, { untilSeconds: 3 });
     const v = h.registry.get('s')!.tracks.get('v360')!;
     const open = v.openSegment!;
     let aborted = false;
     let ended = false;
-    open.body.read({ data: () => {}, end: () => (ended = true), abort: () => (aborted = true) });
-    const bytes = open.body.byteLength;
+    const body = open.body!;
+    body.read({ data: () => {}, end: () => (ended = true), abort: () => (aborted = true) });
+    const bytes = body.byteLength;
     v.interrupt();
+    await delivered();
     assert.ok(aborted && !ended);
     assert.equal(open.state, 'complete');
-    assert.equal(open.body.state, 'complete');
-    assert.equal(open.body.byteLength, bytes);
+    assert.ok(open.truncated, 'cut short: never served as immutable');
+    assert.equal(body.state, 'aborted');
+    assert.equal(open.byteLength, bytes);
+    assert.equal(v.residentBytes(open)!.range(0, bytes)[0]!.length, bytes);
     assert.deepEqual(complete(v).map((s) => s.msn), [1, 2]);
   });
 
@@ -134,9 +145,9 @@ describe('timeline: segments', () => {
     const v = h.registry.get('s')!.tracks.get('v360')!;
     const listed = v.listedSegments();
     assert.ok(listed.length <= 3, `${listed.length} listed`);
-    assert.ok(v.segments.length <= 6, `${v.segments.length} retained`);
+    assert.ok(v.segments().length <= 6, `${v.segments().length} retained`);
     assert.equal(listed.at(-1)!.msn, 15);
-    assert.equal(h.registry.get('s')!.grid.first!.msn, v.segments[0]!.msn);
+    assert.equal(h.registry.get('s')!.grid.first!.msn, v.segments()[0]!.msn);
   });
 });
 
@@ -155,19 +166,20 @@ describe('timeline: parts', () => {
             assert.equal(p.byteOffset, bytes);
             assert.ok(p.complete);
             bytes += p.byteLength;
-            const sync = p.chunks.some((c) => [...t.samples(s, c).flags].some((f) => isSyncSample(f)));
-            if (t.kind === 'video') assert.equal(p.independent, isSyncSample(t.samples(s, p.chunks[0]!).flags[0]!));
+            const sync = p.chunks.some((c) => [...samplesOf(t, s, c).flags].some((f) => isSyncSample(f)));
+            if (t.kind === 'video') assert.equal(p.independent, isSyncSample(samplesOf(t, s, p.chunks[0]!).flags[0]!));
             if (t.kind === 'video' && p.independent) assert.ok(sync);
           });
           assert.equal(bytes, s.byteLength);
-          const body = Buffer.concat(s.body.buffers);
-          assert.ok(Buffer.concat(s.parts.flatMap((p) => [...s.partData(p)])).equals(body));
-          assert.ok(Buffer.concat(s.chunks.flatMap((c) => [...s.chunkData(c)])).equals(body));
+          const stored = t.residentBytes(s)!;
+          const body = Buffer.concat(stored.range(0, s.byteLength) as Buffer[]);
+          assert.ok(Buffer.concat(s.parts.flatMap((p) => [...stored.part(p)])).equals(body));
+          assert.ok(Buffer.concat(s.chunks.flatMap((c) => [...stored.chunk(c)])).equals(body));
           if (s.state === 'complete') {
-            // Compacted: one buffer of exactly the segment's bytes; chunks keep no views.
-            assert.equal(s.body.buffers.length, 1);
-            assert.equal(s.body.buffers[0]!.buffer.byteLength, s.byteLength);
+            // In the store: one buffer of exactly the segment's bytes; chunks keep no views, the record no body.
+            assert.equal(stored.range(0, s.byteLength)[0]!.buffer.byteLength, s.byteLength);
             assert.ok(s.chunks.every((c) => c.data === null));
+            assert.equal(s.body, null);
           }
         }
       }
@@ -192,19 +204,22 @@ describe('timeline: init changes', () => {
     const track = h.registry.get('s')!.tracks.get('v360')!;
     // The encoder reconnects on the same URL with other settings (here: the 180p header).
     const s = h.session('s', 'v360');
+    const first = track.init.id;
     s.write(v180!.init);
-    assert.equal(track.init.id, 1);
+    const second = track.init.id;
+    assert.notEqual(second, first);
+    assert.match(second, /^[0-9a-f]{12}$/, 'a digest of the header: the same id on every origin');
     assert.equal(track.info.height, 180);
     const sessions = new Map([['v360', s]]);
     feed(h, 's', [{ ...v180!, name: 'v360' }], { sessions, offsetSeconds: 4, startMs: h.nowMs, untilSeconds: 4 });
-    const after = track.segments.filter((x) => x.initId === 1);
+    const after = track.segments().filter((x) => x.initId === second);
     assert.ok(after.length > 0);
     assert.ok(after[0]!.discontinuity);
-    assert.equal(after[0]!.msn, track.segments.filter((x) => x.initId === 0).at(-1)!.msn + 1);
-    assert.deepEqual(track.inits.map((i) => i.id), [0, 1]);
+    assert.equal(after[0]!.msn, track.segments().filter((x) => x.initId === first).at(-1)!.msn + 1);
+    assert.ok(track.findInit(first) && track.findInit(second));
     // The same header again changes nothing.
     s.write(v180!.init);
-    assert.equal(track.init.id, 1);
+    assert.equal(track.init.id, second);
   });
 });
 
@@ -216,15 +231,17 @@ describe('timeline: timestamps', () => {
     const stream = h.registry.get('s')!;
     const audio = stream.tracks.get('audio')!;
     const video = stream.tracks.get('v360')!;
-    assert.ok(audio.samples(audio.segments[1]!, audio.segments[1]!.chunks[0]!).baseMediaDecodeTime > BigInt(Number.MAX_SAFE_INTEGER));
-    assert.deepEqual(video.segments.map((s) => s.msn), [1, 2, 3, 4]);
-    assert.deepEqual(audio.segments.map((s) => s.msn), [1, 2, 3, 4]);
+    assert.ok(samplesOf(audio, audio.segments()[1]!, audio.segments()[1]!.chunks[0]!).baseMediaDecodeTime > BigInt(Number.MAX_SAFE_INTEGER));
+    // Segment numbers are the 2 s slots of media time: 2e11 s is slot 1e11, number 1e11 + 1.
+    const first = 2e11 / 2 + 1;
+    assert.deepEqual(video.segments().map((s) => s.msn), [first, first + 1, first + 2, first + 3]);
+    assert.deepEqual(audio.segments().map((s) => s.msn), [first, first + 1, first + 2, first + 3]);
     // Served bytes carry the encoder's exact tfdt.
-    const c = audio.segments[2]!.chunks[0]!;
-    const expected = 2n * 10n ** 11n * 48000n + BigInt(c.startTime - audio.segments[0]!.startTime);
-    assert.equal(audio.samples(audio.segments[2]!, c).baseMediaDecodeTime, expected);
-    assert.equal(audio.segments[2]!.baseMediaDecodeTime, expected);
-    audio.segments.forEach((s, i) => assert.ok(Math.abs(s.startTime / 48000 - video.segments[i]!.startTime / 12800) <= 1024 / 48000 / 2 + 1e-9));
+    const c = audio.segments()[2]!.chunks[0]!;
+    const expected = 2n * 10n ** 11n * 48000n + BigInt(c.startTime - audio.segments()[0]!.startTime);
+    assert.equal(samplesOf(audio, audio.segments()[2]!, c).baseMediaDecodeTime, expected);
+    assert.equal(audio.segments()[2]!.baseMediaDecodeTime, expected);
+    audio.segments().forEach((s, i) => assert.ok(Math.abs(s.startTime / 48000 - video.segments()[i]!.startTime / 12800) <= 1024 / 48000 / 2 + 1e-9));
   });
 
   it('segments B-frame and HEVC video at keyframes', () => {
@@ -232,10 +249,10 @@ describe('timeline: timestamps', () => {
     feed(h, 'b', loadTracks([{ file: 'bframes/v360-bf.mp4', name: 'bf' }, { file: 'hevc/v360-hevc.mp4', name: 'hevc' }]));
     const stream = h.registry.get('b')!;
     for (const t of stream.tracks.values()) {
-      assert.deepEqual(t.segments.map((s) => s.msn), [1, 2]);
-      for (const s of t.segments) assert.ok(s.independent);
+      assert.deepEqual(t.segments().map((s) => s.msn), [1, 2]);
+      for (const s of t.segments()) assert.ok(s.independent);
     }
     const bf = stream.tracks.get('bf')!;
-    assert.ok(bf.segments[0]!.chunks.some((c) => bf.samples(bf.segments[0]!, c).ctos.some((x) => x !== 0)));
+    assert.ok(bf.segments()[0]!.chunks.some((c) => samplesOf(bf, bf.segments()[0]!, c).ctos.some((x) => x !== 0)));
   });
 });

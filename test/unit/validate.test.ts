@@ -112,10 +112,10 @@ describe('timeline: a CMAF header with another timescale mid-segment', () => {
     s.write(init);
     assert.equal(track.timescale, 1000);
     assert.equal(track.openSegment, null, 'the old segment was finished');
-    for (const seg of track.segments) assert.ok(seg.duration >= 0, `segment ${seg.msn} lasts ${seg.duration}`);
+    for (const seg of track.segments()) assert.ok(seg.duration >= 0, `segment ${seg.msn} lasts ${seg.duration}`);
     const master = renderMultivariantPlaylist(h.registry.get('s')!)!;
     assert.doesNotThrow(() => parseMaster(master));
-    assert.doesNotThrow(() => parseMedia(renderMediaPlaylist(track, { flavor: 'l-hls' })!));
+    assert.doesNotThrow(() => parseMedia(renderMediaPlaylist(h.registry.get('s')!, track, { flavor: 'l-hls' })!));
   });
 });
 

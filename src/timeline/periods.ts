@@ -1,6 +1,6 @@
-import type { Segment } from '../timeline/segment.js';
-import type { Stream } from '../timeline/stream.js';
-import type { Track } from '../timeline/track.js';
+import type { Segment } from './segment.js';
+import type { Stream } from './stream.js';
+import type { Track } from './track.js';
 
 export type AddressingMode = 'number' | 'timeline';
 
@@ -18,7 +18,9 @@ export interface DashPeriod {
  * Splits a stream's segment grid into Periods: a new one at a timeline discontinuity (encoder
  * restart, timestamp jump, a changed CMAF header) and, with `$Number$` addressing, where a segment
  * starts more than half a nominal duration away from where `$Number$` arithmetic puts it.
- * Boundaries are judged once every live track has reached them, then never again.
+ * Boundaries are judged once every live track has reached them, then never again. The first
+ * Period starts at stream time 0 (its number is the slot's): every origin, whenever it joined,
+ * has the same one. Kept by the timeline; renderers only read them.
  */
 export class PeriodTracker {
   readonly periods: DashPeriod[] = [];
@@ -42,16 +44,18 @@ export class PeriodTracker {
       this.judged = msn;
       const current = this.periods[this.periods.length - 1];
       if (!current) {
-        this.periods.push({ id: `p${msn}`, startMsn: msn, start: b.time, continues: null });
-        continue;
+        const first = stream.msnAtTime(0);
+        this.periods.push({ id: `p${first}`, startMsn: first, start: 0, continues: null });
+        if (first === msn) continue;
       }
+      const period = this.periods[this.periods.length - 1]!;
       let discontinuous = b.discontinuity;
       for (const t of stream.tracks.values()) if (t.findSegment(msn)?.discontinuity) discontinuous = true;
       // IOP "simple live": a segment whose start is off its $Number$ position by more than half a
       // nominal duration needs a new Period.
-      const expected = current.start + (msn - current.startMsn) * d;
+      const expected = period.start + (msn - period.startMsn) * d;
       const drifted = this.mode === 'number' && Math.abs(b.time - expected) > d / 2;
-      if (discontinuous || drifted) this.periods.push({ id: `p${msn}`, startMsn: msn, start: b.time, continues: discontinuous ? null : current.id });
+      if (discontinuous || drifted) this.periods.push({ id: `p${msn}`, startMsn: msn, start: b.time, continues: discontinuous ? null : period.id });
     }
     return this.periods;
   }
@@ -66,7 +70,7 @@ export class PeriodTracker {
 
 /** The segments of a track inside a Period (complete, in production, gaps included). */
 export function segmentsIn(track: Track, period: DashPeriod, next: DashPeriod | undefined): Segment[] {
-  return track.segments.filter((s) => s.msn >= period.startMsn && (!next || s.msn < next.startMsn));
+  return track.segmentsFrom(period.startMsn).filter((s) => !next || s.msn < next.startMsn);
 }
 
 /**

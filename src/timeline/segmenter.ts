@@ -1,0 +1,265 @@
+import type { IngestChunk } from '../isobmff/chunker.js';
+import { isSyncSample } from '../isobmff/fragment.js';
+import { joinAdjacent, runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
+import { prftWallMs } from './clock.js';
+import type { Anchor, TrackHost, TrackView } from './host.js';
+import { Part, Segment, type Chunk } from './segment.js';
+import type { SegmentIndex } from './segment-index.js';
+import { storeKey } from './store.js';
+
+const EPS = 1e-6;
+
+/** What the segmenter needs of its track beyond what the stream sees. */
+export interface SegmenterTrack extends TrackView {
+  readonly host: TrackHost;
+  readonly anchor: Anchor | null;
+  readonly initId: string;
+}
+
+/**
+ * Cuts one track's samples into segments, parts and chunks. A video segment starts at the first
+ * sync sample whose media time falls in a later segment slot (slot = target duration of raw media
+ * time; its number is the slot's, so every origin numbers the same media alike); audio and other
+ * renditions follow the boundaries the stream's grid already has. A part closes before the sample
+ * that would make it exceed the part target; each video sync sample starts a chunk of its own.
+ */
+export class Segmenter {
+  open: Segment | null = null;
+  openPart: Part | null = null;
+  lastMsn: number | null = null;
+  /** Samples dropped because a video segment must start with a sync sample. */
+  droppedSamples = 0;
+  /** The next segment follows a discontinuity (a restart, a jump, a new CMAF header). */
+  discontinuityPending = false;
+  /** Media jumped ahead: the next sync sample cuts whatever the slot. */
+  jumpPending = false;
+  /** A segment was completed, or a gap added, since the last look. */
+  listChanged = false;
+
+  constructor(
+    private readonly track: SegmenterTrack,
+    private readonly index: SegmentIndex,
+  ) {}
+
+  /** Cuts and appends a run whose first sample is at `t0` ticks on the stream timeline. */
+  process(run: SampleRun, chunk: IngestChunk, t0: number, arrivalMs: number, mayLead: boolean): void {
+    const n = run.durations.length;
+    const ts = this.track.timescale;
+    const host = this.track.host;
+    const partTicks = host.decidePartTarget(run.durations[0]! / ts) * ts;
+    const needsSync = this.track.kind === 'video';
+    // Cut points know their byte offset and time: slicing n samples into k pieces costs O(n + k).
+    let sliceStart = 0;
+    let sliceT = t0;
+    let sliceByte = 0;
+    let t = t0;
+    let byte = 0;
+    const cut = (i: number): void => {
+      this.append(run, chunk, sliceStart, i, sliceT, arrivalMs, sliceByte, sliceT - t0);
+      sliceStart = i;
+      sliceT = t;
+      sliceByte = byte;
+    };
+    for (let i = 0; i < n; i++) {
+      const d = run.durations[i]!;
+      const sync = isSyncSample(run.flags[i]!);
+      const raw = run.baseMediaDecodeTime + BigInt(t - t0);
+      if (!this.open) {
+        if (needsSync && !sync) {
+          this.droppedSamples++;
+          t += d;
+          byte += run.sizes[i]!;
+          sliceStart = i + 1;
+          sliceT = t;
+          sliceByte = byte;
+          continue;
+        }
+        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t, chunk, t0);
+      } else {
+        if (needsSync && sync && i > sliceStart) cut(i);
+        const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
+        const msn = this.segmentCut(t, d, sync, segSoFar, mayLead, raw);
+        if (msn > 0) {
+          cut(i);
+          this.closeSegment(false);
+          this.startSegment(msn, t, chunk, t0);
+        } else {
+          const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
+          if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
+            cut(i);
+            this.closePart();
+          }
+        }
+      }
+      t += d;
+      byte += run.sizes[i]!;
+      // A chunk boundary right after each video sync sample: HESP initialization packets point
+      // to the sample after the IDR, which must start a box (a moof) in the segment.
+      if (needsSync && sync && i + 1 < n) cut(i + 1);
+    }
+    cut(n);
+    // Close the part now when the next sample could not fit in it.
+    const part = this.openPart;
+    if (part && part.duration + run.durations[n - 1]! > partTicks + EPS * ts) this.closePart();
+  }
+
+  /** Segment number of the slot raw media time `raw` falls in. */
+  private slotMsn(raw: bigint): number {
+    return this.track.host.msnAt(this.track.anchor!, raw, this.track.timescale);
+  }
+
+  /** MSN of the segment that sample time `t` opens, or 0 when it does not cut. */
+  private segmentCut(t: number, d: number, sync: boolean, segSoFar: number, mayLead: boolean, raw: bigint): number {
+    const open = this.open!;
+    const ts = this.track.timescale;
+    const host = this.track.host;
+    const grid = host.grid;
+    const tSec = t / ts;
+    const forced = (segSoFar + d) / ts > host.maxSegmentDuration();
+    const next = grid.get(open.msn + 1);
+    if (this.track.kind === 'video' && !sync && !forced) return 0;
+    if (next) {
+      if (tSec >= next.time - d / ts / 2 || forced) return Math.max(open.msn + 1, grid.containing(tSec, d / ts / 2)?.msn ?? 0);
+      return 0;
+    }
+    if (!mayLead && !forced) return 0;
+    const slot = this.slotMsn(raw);
+    if (this.jumpPending || forced || slot > open.msn) {
+      const disc = this.jumpPending;
+      // Media that continues takes the next number (a GOP longer than the slot skips none);
+      // after a jump the slot's own number, with gaps for the slots that had no media.
+      const msn = this.jumpPending ? Math.max(open.msn + 1, slot) : open.msn + 1;
+      this.jumpPending = false;
+      return host.proposeBoundary(msn, tSec, disc).msn;
+    }
+    return 0;
+  }
+
+  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number): void {
+    const track = this.track;
+    const host = track.host;
+    const ts = track.timescale;
+    // Gaps for the numbers the grid has between this track's last segment and this one.
+    if (this.lastMsn !== null) for (let k = Math.max(this.lastMsn + 1, host.grid.first?.msn ?? msn); k < msn; k++) this.pushGap(k);
+    const boundary = host.grid.get(msn);
+    const disc = this.discontinuityPending || (boundary?.discontinuity ?? false);
+    this.discontinuityPending = false;
+    this.jumpPending = false;
+    const seg = new Segment(msn, t, ts, track.initId, disc && this.index.size > 0, this.wallClock(t, chunk, t0), storeKey(host.name, host.tag, track.name, msn));
+    if (seg.discontinuity) host.grid.markDiscontinuity(msn);
+    this.index.push(seg);
+    this.open = seg;
+    this.lastMsn = msn;
+  }
+
+  /**
+   * EXT-X-PROGRAM-DATE-TIME of a segment opening at `t`: from the prft that came with its first
+   * chunk when there is one (the encoder's own clock for that media, the same on every origin
+   * whenever it joined), else from the stream's clock.
+   */
+  private wallClock(t: number, chunk: IngestChunk, t0: number): number {
+    const ts = this.track.timescale;
+    const prft = chunk.prft;
+    const anchor = this.track.anchor;
+    if (prft && anchor) {
+      const prftSec = Number(prft.mediaTime - anchor.offsetTicks) / ts;
+      if (Math.abs(prftSec - t0 / ts) < 60) return prftWallMs(prft, prftSec, t / ts);
+    }
+    return this.track.host.wallClockMs(t / ts);
+  }
+
+  private pushGap(msn: number): void {
+    const host = this.track.host;
+    const grid = host.grid;
+    const b = grid.get(msn);
+    const next = grid.get(msn + 1);
+    if (!b || !next) return;
+    const ts = this.track.timescale;
+    this.index.push(Segment.gap(msn, Math.round(b.time * ts), Math.round((next.time - b.time) * ts), ts, this.track.initId, host.wallClockMs(b.time), storeKey(host.name, host.tag, this.track.name, msn)));
+    this.listChanged = true;
+  }
+
+  private append(run: SampleRun, chunk: IngestChunk, from: number, to: number, startTime: number, arrivalMs: number, byteStart: number, ticksBefore: number): void {
+    if (to <= from) return;
+    const seg = this.open!;
+    const slice = from === 0 && to === run.durations.length ? run : sliceRun(run, from, to, byteStart, ticksBefore);
+    // Every chunk gets a moof of ours (the encoder's is not trusted, and mfhd must follow one rule).
+    const header = writeRunHeader({ ...slice, sequenceNumber: sequenceNumberAt(startTime, this.track.timescale) });
+    const data = joinAdjacent([...(from === 0 ? chunk.prefix : []), header, slice.payload]);
+    let byteLength = 0;
+    for (const b of data) byteLength += b.length;
+    const c: Chunk = {
+      data,
+      byteOffset: seg.byteLength,
+      byteLength,
+      startTime,
+      duration: runDuration(slice),
+      sampleCount: to - from,
+      independent: isSyncSample(slice.flags[0]!),
+      arrivalMs,
+    };
+    if (seg.baseMediaDecodeTime === null) seg.baseMediaDecodeTime = slice.baseMediaDecodeTime;
+    let part = this.openPart;
+    if (!part) {
+      part = new Part(seg.parts.length, startTime, seg.byteLength, c.independent);
+      seg.parts.push(part);
+      this.openPart = part;
+    }
+    part.chunks.push(c);
+    part.duration += c.duration;
+    part.byteLength += byteLength;
+    seg.duration = startTime + c.duration - seg.startTime;
+    seg.append(c);
+  }
+
+  closePart(): void {
+    if (!this.openPart) return;
+    this.openPart.complete = true;
+    this.openPart = null;
+  }
+
+  /** Completes the segment in production (cut short when `aborted`) and puts its bytes in the store. */
+  closeSegment(aborted: boolean): Segment | null {
+    const seg = this.open;
+    if (!seg) return null;
+    this.closePart();
+    this.open = null;
+    const bytes = seg.finish(aborted);
+    this.track.host.store.put(seg.key, bytes);
+    this.listChanged = true;
+    this.track.host.segmentCompleted(this.track, seg);
+    return seg;
+  }
+
+  /**
+   * After an unexpected fault: the segment in production is cut (kept with what it holds when
+   * that is consistent, else a gap) and the next chunk opens a new segment. Never throws.
+   */
+  abandon(): void {
+    const seg = this.open;
+    this.open = null;
+    this.openPart = null;
+    this.discontinuityPending = true;
+    this.jumpPending = true;
+    if (!seg) return;
+    try {
+      this.track.host.store.put(seg.key, seg.finish(true));
+    } catch {
+      seg.body?.abort();
+      seg.body = null;
+      seg.state = 'gap';
+      seg.chunks = [];
+      seg.parts = [];
+    }
+    this.listChanged = true;
+  }
+}
+
+/**
+ * mfhd sequence_number of a chunk: its start on the stream timeline in milliseconds (mod 2^32), so
+ * the fragments of a track increase in every output that carries them, on every origin, whoever
+ * split them ("sequence_number ... in increasing order", ISO/IEC 14496-12 8.8.5).
+ */
+function sequenceNumberAt(startTime: number, timescale: number): number {
+  return Math.floor((startTime / timescale) * 1000) % 4294967296;
+}
