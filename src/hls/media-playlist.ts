@@ -1,6 +1,7 @@
 import type { Segment } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, decimal, tag } from './attributes.js';
+import { hintedPart } from './boundary.js';
 import { lowLatencyParams } from './low-latency.js';
 import { initUri, partUri, segmentUri, siblingPlaylistUri } from './uris.js';
 
@@ -99,7 +100,7 @@ export function renderMediaPlaylist(track: Track, options: MediaPlaylistOptions)
     // "EXT-X-PART tags SHOULD be removed ... after they are greater than three Target Durations
     // from the end of the Playlist" (6.2.2): parts stay on the newest three entries, counting the
     // segment in production (hls-parser's strict reading of the same rule).
-    const next = track.nextPart();
+    const next = hintedPart(track);
     const entries: (Segment | null)[] = [...shown, ...(open && openParts.length > 0 ? [open] : [])];
     // A hint into a segment with no listed part yet opens an entry of its own.
     if (!ended && next.index === 0) entries.push(null);

@@ -21,6 +21,7 @@ const LIBRARIES: Record<string, string> = {
   '/hls.js': 'hls.js/dist/hls.js',
   '/shaka.js': 'shaka-player/dist/shaka-player.compiled.js',
   '/dash.js': 'dashjs/dist/modern/umd/dash.all.min.js',
+  '/video.js': 'video.js/dist/video.min.js',
 };
 
 /** A page origin (another port than the media origin, so CORS is exercised) serving the player libraries. */
@@ -58,6 +59,12 @@ export interface PlayerReport {
   readonly samples: PlaybackSample[];
   readonly errors: { fatal: boolean; details: string }[];
   readonly requests: string[];
+  /** Responses with a status of 400 or more, and requests that failed: `status url`. */
+  readonly failures: string[];
+  /** Milliseconds from loading the source to the video element's first `playing`. */
+  readonly startupMs: number;
+  /** `waiting` events of the video element after its first `playing`: stalls. */
+  readonly stalls: number;
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -89,17 +96,24 @@ interface DashPlayer {
   on(event: string, cb: (e: { error?: { code?: number; message?: string } }) => void): void;
   getCurrentLiveLatency(): number;
 }
+interface VideoJsPlayer {
+  on(event: string, cb: () => void): void;
+  error(): { code: number; message: string } | null;
+  src(source: { src: string; type: string }): void;
+}
 interface PageGlobals {
   Hls: { new (config: object): HlsJs; Events: { ERROR: string } };
   shaka: { polyfill: { installAll(): void }; Player: new () => ShakaPlayer };
   dashjs: { MediaPlayer(): { create(): DashPlayer } };
+  videojs: (video: HTMLVideoElement, options: object) => VideoJsPlayer;
   __errors: { fatal: boolean; details: string }[];
   __sample: () => PlaybackSample;
+  __timing: { loadedAt: number; playingAt: number | null; stalls: number };
 }
 
-export type PlayerName = 'hls.js' | 'shaka' | 'dash.js';
+export type PlayerName = 'hls.js' | 'shaka' | 'dash.js' | 'video.js';
 
-const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka.js', 'dash.js': '/dash.js' };
+const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka.js', 'dash.js': '/dash.js', 'video.js': '/video.js' };
 
 /**
  * Opens a page of `pageUrl`, plays `src` in one player (default settings, or its low-latency
@@ -109,7 +123,12 @@ const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka
 export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean } = {}): Promise<PlayerReport> {
   const page = await browser.newPage();
   const requests: string[] = [];
+  const failures: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => failures.push(`${r.failure()?.errorText ?? 'failed'} ${r.url()}`));
   await page.goto(pageUrl);
   await page.addScriptTag({ url: SCRIPT[player] });
   await page.evaluate(
@@ -118,6 +137,14 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
       const video = document.getElementById('v') as HTMLVideoElement;
       const errors: PageGlobals['__errors'] = [];
       w.__errors = errors;
+      const timing: PageGlobals['__timing'] = { loadedAt: performance.now(), playingAt: null, stalls: 0 };
+      w.__timing = timing;
+      video.addEventListener('playing', () => {
+        if (timing.playingAt === null) timing.playingAt = performance.now();
+      });
+      video.addEventListener('waiting', () => {
+        if (timing.playingAt !== null) timing.stalls++;
+      });
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
       const read: { latency?: () => number | null } = {};
       if (player === 'hls.js') {
@@ -136,11 +163,17 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         await shaka.load(src);
         void video.play();
         read.latency = () => shaka.getStats().liveLatency;
-      } else {
+      } else if (player === 'dash.js') {
         const dash = w.dashjs.MediaPlayer().create();
         dash.on('error', (e) => errors.push({ fatal: true, details: `${e.error?.code} ${e.error?.message}` }));
         dash.initialize(video, src, true);
         read.latency = () => dash.getCurrentLiveLatency();
+      } else {
+        // video.js wraps the element (and takes its id): the page keeps its own reference.
+        const vjs = w.videojs(video, { autoplay: 'muted', muted: true, html5: { vhs: { overrideNative: true } } });
+        vjs.on('error', () => errors.push({ fatal: true, details: JSON.stringify(vjs.error()) }));
+        vjs.src({ src, type: src.includes('.mpd') ? 'application/dash+xml' : 'application/x-mpegURL' });
+        read.latency = () => null;
       }
       w.__sample = () => ({
         t: performance.now(),
@@ -152,18 +185,22 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
     },
     { player, src, lowLatency: options.lowLatency ?? false },
   );
-  await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
   const samples = await sample(page, seconds);
-  const errors = (await page.evaluate(() => (window as unknown as PageGlobals).__errors)) ?? [];
+  const { errors, timing } = await page.evaluate(() => {
+    const w = window as unknown as PageGlobals;
+    return { errors: w.__errors ?? [], timing: w.__timing };
+  });
   await page.close();
-  return { samples, errors, requests };
+  return { samples, errors, requests, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, stalls: timing.stalls };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */
 export function summarize(name: string, samples: readonly PlaybackSample[]): void {
   const tail = samples.map((s) => s.latency).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).slice(-10);
   const avg = tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
-  console.log(`# ${name}: played ${(samples.at(-1)!.currentTime - samples[0]!.currentTime).toFixed(1)} s in ${samples.length - 1} s; live latency ${avg.toFixed(2)} s (last ${tail.length} samples: ${tail.map((x) => x.toFixed(2)).join(' ')})`);
+  const latency = tail.length > 0 ? `live latency ${avg.toFixed(2)} s (last ${tail.length} samples: ${tail.map((x) => x.toFixed(2)).join(' ')})` : 'no live latency reported';
+  console.log(`# ${name}: played ${(samples.at(-1)!.currentTime - samples[0]!.currentTime).toFixed(1)} s in ${samples.length - 1} s; ${latency}`);
 }
 
 /** Playback advanced nearly the whole time, and never stood still for five seconds. */
