@@ -173,7 +173,8 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         const vjs = w.videojs(video, { autoplay: 'muted', muted: true, html5: { vhs: { overrideNative: true } } });
         vjs.on('error', () => errors.push({ fatal: true, details: JSON.stringify(vjs.error()) }));
         vjs.src({ src, type: src.includes('.mpd') ? 'application/dash+xml' : 'application/x-mpegURL' });
-        read.latency = () => null;
+        // VHS reports no latency: how far behind its live point (the end of the seekable range) it plays.
+        read.latency = () => (video.seekable.length ? video.seekable.end(video.seekable.length - 1) - video.currentTime : null);
       }
       w.__sample = () => ({
         t: performance.now(),
