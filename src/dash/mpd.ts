@@ -254,12 +254,12 @@ export interface SegmentTimeline {
 }
 
 /**
- * S@t/@d/@r runs of the segments of one Period that the HLS playlists list (`listed`: the same
- * window): exact ingest times (tfdt) and durations. Neither
- * dash.js nor shaka-player reads S@n, so $Number$ is startNumber plus the entry's index: the
- * entries are consecutive MSNs from the first listed one, a gap between two segments with media
- * is listed with its grid time (its URL answers 404, as HLS marks it EXT-X-GAP), and a hole in
- * the MSNs (a gap the grid could not time) drops what precedes it. Null when nothing is listed.
+ * S@t/@d/@r runs of the segments of one Period that the HLS playlists list (`listed`, the same
+ * window), with their exact ingest times (tfdt) and durations. Neither dash.js nor shaka-player
+ * reads S@n, so the $Number$ of an entry is startNumber plus its index: the entries are
+ * consecutive MSNs from the first listed one, a gap between two segments with media is listed at
+ * its grid time (its URL answers 404, as HLS marks it EXT-X-GAP), and a hole in the MSNs (a gap
+ * the grid could not time) drops what precedes it. Null when nothing is listed.
  */
 export function segmentTimeline(segments: readonly Segment[], listed: (s: Segment) => boolean): SegmentTimeline | null {
   let run: Segment[] = [];

@@ -63,8 +63,8 @@ export interface PlayerReport {
   readonly failures: string[];
   /** Milliseconds from loading the source to the video element's first `playing`. */
   readonly startupMs: number;
-  /** `waiting` events of the video element after its first `playing`: stalls. */
-  readonly stalls: number;
+  /** Each `waiting` of the video element after its first `playing`: milliseconds until it played on. */
+  readonly waits: number[];
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -108,7 +108,7 @@ interface PageGlobals {
   videojs: (video: HTMLVideoElement, options: object) => VideoJsPlayer;
   __errors: { fatal: boolean; details: string }[];
   __sample: () => PlaybackSample;
-  __timing: { loadedAt: number; playingAt: number | null; stalls: number };
+  __timing: { loadedAt: number; playingAt: number | null; waits: { start: number; end: number | null }[] };
 }
 
 export type PlayerName = 'hls.js' | 'shaka' | 'dash.js' | 'video.js';
@@ -137,13 +137,20 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
       const video = document.getElementById('v') as HTMLVideoElement;
       const errors: PageGlobals['__errors'] = [];
       w.__errors = errors;
-      const timing: PageGlobals['__timing'] = { loadedAt: performance.now(), playingAt: null, stalls: 0 };
+      const timing: PageGlobals['__timing'] = { loadedAt: performance.now(), playingAt: null, waits: [] };
       w.__timing = timing;
+      const on: { resumed?: () => void } = {};
+      on.resumed = () => {
+        const open = timing.waits[timing.waits.length - 1];
+        if (open && open.end === null) open.end = performance.now();
+      };
       video.addEventListener('playing', () => {
         if (timing.playingAt === null) timing.playingAt = performance.now();
+        on.resumed!();
       });
+      video.addEventListener('timeupdate', () => on.resumed!());
       video.addEventListener('waiting', () => {
-        if (timing.playingAt !== null) timing.stalls++;
+        if (timing.playingAt !== null) timing.waits.push({ start: performance.now(), end: null });
       });
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
       const read: { latency?: () => number | null } = {};
@@ -188,12 +195,13 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
   );
   await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
   const samples = await sample(page, seconds);
-  const { errors, timing } = await page.evaluate(() => {
+  const { errors, timing, now } = await page.evaluate(() => {
     const w = window as unknown as PageGlobals;
-    return { errors: w.__errors ?? [], timing: w.__timing };
+    return { errors: w.__errors ?? [], timing: w.__timing, now: performance.now() };
   });
   await page.close();
-  return { samples, errors, requests, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, stalls: timing.stalls };
+  const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
+  return { samples, errors, requests, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */

@@ -70,13 +70,14 @@ describe('LL-HLS in real players', () => {
   });
 
   it(`video.js 8 plays LL-HLS for ${VIDEOJS_SECONDS} s: startup under 3 s, no stall`, async () => {
-    const { samples, errors, startupMs, stalls, failures } = await playInPage(browser, pages.url, 'video.js', `${o.playback}/live/play/master.m3u8`, VIDEOJS_SECONDS);
+    const { samples, errors, startupMs, waits, failures } = await playInPage(browser, pages.url, 'video.js', `${o.playback}/live/play/master.m3u8`, VIDEOJS_SECONDS);
     summarize('video.js 8 (VHS, LL-HLS)', samples);
-    console.log(`# video.js: startup ${startupMs.toFixed(0)} ms, ${stalls} stalls, ${failures.length} failed requests`);
+    console.log(`# video.js: startup ${startupMs.toFixed(0)} ms; waits after it ${JSON.stringify(waits.map(Math.round))} ms; ${failures.length} failed requests`);
     assert.deepEqual(errors, []);
     assertPlayed(samples, VIDEOJS_SECONDS);
     assert.ok(startupMs < 3000, `startup took ${startupMs.toFixed(0)} ms`);
-    assert.equal(stalls, 0, 'no stall after playback started');
+    // A stall: the video waited for data for longer than a part target (shorter waits are not seen).
+    assert.deepEqual(waits.filter((ms) => ms >= 500).map(Math.round), [], 'no stall after playback started');
   });
 
   it(`a raw client at every segment boundary for ${RAW_CLIENT_SECONDS} s: the hint names the next part, blocking reloads advance, bare-hint playlists are not cached`, async () => {
