@@ -138,14 +138,17 @@ export function renderMpd(stream: Stream, options: MpdOptions): string | null {
       ['id', period.id],
       ['start', xsDuration(period.start)],
     ];
-    const body: { set: SetKey; reps: { track: Track; segments: Segment[]; pto: bigint }[] }[] = [];
+    const body: { set: SetKey; reps: { track: Track; segments: Segment[]; pto: bigint; timeline: SegmentTimeline | null }[] }[] = [];
     for (const set of sets) {
       const reps = [];
       for (const track of set.tracks) {
         const segments = segmentsIn(track, period, next);
         const pto = presentationTimeOffset(segments, period.start);
-        if (pto === null || !segments.some(isComplete) && !lowLatency) continue;
-        reps.push({ track, segments, pto });
+        if (pto === null) continue;
+        const listed = lowLatency ? null : new Set(track.listedSegments());
+        const timeline = listed ? segmentTimeline(segments, (s) => listed.has(s)) : null;
+        if (!lowLatency && !timeline) continue;
+        reps.push({ track, segments, pto, timeline });
       }
       if (reps.length > 0) body.push({ set, reps });
     }
@@ -168,7 +171,7 @@ export function renderMpd(stream: Stream, options: MpdOptions): string | null {
       const previous = period.continues;
       if (previous) x.leaf('SupplementalProperty', [['schemeIdUri', CONTINUITY], ['value', previous]]);
       if (lowLatency) x.leaf('SupplementalProperty', [['schemeIdUri', DVB_LL], ['value', true]]);
-      for (const { track, segments, pto } of reps) writeRepresentation(x, stream, track, segments, pto, period, options, ato, reference === track);
+      for (const { track, segments, pto, timeline } of reps) writeRepresentation(x, stream, track, segments, pto, timeline, period, options, ato, reference === track);
       x.close();
     }
     x.close();
@@ -186,6 +189,7 @@ function writeRepresentation(
   track: Track,
   segments: Segment[],
   pto: bigint,
+  timeline: SegmentTimeline | null,
   period: DashPeriod,
   options: MpdOptions,
   ato: number,
@@ -222,7 +226,8 @@ function writeRepresentation(
     ['timescale', ts],
     ['initialization', templates.initialization],
     ['media', templates.media],
-    ['startNumber', period.startMsn],
+    // $Number$ of the first S entry listed (the Period's first segment with @duration addressing).
+    ['startNumber', timeline ? timeline.startNumber : period.startMsn],
     ['presentationTimeOffset', pto.toString()],
   ];
   if (lowLatency) {
@@ -236,29 +241,47 @@ function writeRepresentation(
   } else {
     x.open('SegmentTemplate', common);
     x.open('SegmentTimeline');
-    for (const e of timelineEntries(segments, stream.options.windowSeconds)) x.leaf('S', [['t', e.t.toString()], ['d', e.d], ['r', e.r > 0 ? e.r : undefined]]);
+    for (const e of timeline!.entries) x.leaf('S', [['t', e.t.toString()], ['d', e.d], ['r', e.r > 0 ? e.r : undefined]]);
     x.close();
     x.close();
   }
   x.close();
 }
 
-/** S@t/@d/@r runs of the complete segments within the window: exact ingest times and durations. */
-export function timelineEntries(segments: readonly Segment[], windowSeconds: number): { t: bigint; d: number; r: number }[] {
-  const entries: { t: bigint; d: number; r: number }[] = [];
-  const windowStart = newestComplete(segments) - windowSeconds;
+export interface SegmentTimeline {
+  /** MSN of the first entry: the $Number$ of every entry is startNumber + its index. */
+  readonly startNumber: number;
+  readonly entries: { t: bigint; d: number; r: number }[];
+}
+
+/**
+ * S@t/@d/@r runs of the segments of one Period that the HLS playlists list (`listed`, the same
+ * window), with their exact ingest times (tfdt) and durations. Neither dash.js nor shaka-player
+ * reads S@n, so the $Number$ of an entry is startNumber plus its index: the entries are
+ * consecutive MSNs from the first listed one, a gap between two segments with media is listed at
+ * its grid time (its URL answers 404, as HLS marks it EXT-X-GAP), and a hole in the MSNs (a gap
+ * the grid could not time) drops what precedes it. Null when nothing is listed.
+ */
+export function segmentTimeline(segments: readonly Segment[], listed: (s: Segment) => boolean): SegmentTimeline | null {
+  let run: Segment[] = [];
   for (const s of segments) {
-    if (!isComplete(s) || s.endTime / s.timescale <= windowStart) continue;
-    const t = s.baseMediaDecodeTime!;
+    if (!listed(s) || (!isComplete(s) && s.state !== 'gap')) continue;
+    const last = run[run.length - 1];
+    if (last && s.msn !== last.msn + 1) run = [];
+    if (run.length === 0 && !isComplete(s)) continue;
+    run.push(s);
+  }
+  while (run.length > 0 && !isComplete(run[run.length - 1]!)) run.pop();
+  const first = run[0];
+  if (!first) return null;
+  // Media time (tfdt) of stream time 0 for this run: a gap gets its place on the same timeline.
+  const offset = first.baseMediaDecodeTime! - BigInt(first.startTime);
+  const entries: { t: bigint; d: number; r: number }[] = [];
+  for (const s of run) {
+    const t = s.baseMediaDecodeTime ?? offset + BigInt(s.startTime);
     const last = entries[entries.length - 1];
     if (last && last.d === s.duration && last.t + BigInt(last.d * (last.r + 1)) === t) last.r++;
     else entries.push({ t, d: s.duration, r: 0 });
   }
-  return entries;
-}
-
-function newestComplete(segments: readonly Segment[]): number {
-  let end = 0;
-  for (const s of segments) if (isComplete(s)) end = Math.max(end, s.endTime / s.timescale);
-  return end;
+  return { startNumber: first.msn, entries };
 }

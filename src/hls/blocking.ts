@@ -1,6 +1,7 @@
 import { OriginError } from '../errors.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
+import { hintedPart } from './boundary.js';
 import type { LowLatencyParams } from './low-latency.js';
 
 /** Delivery directives of a playlist request (RFC 8216bis 6.2.5). */
@@ -100,18 +101,32 @@ export type PartLookup =
   | { readonly kind: 'wait' }
   | { readonly kind: 'missing'; readonly reason: 'future' | 'gone' | 'never'; readonly message: string };
 
+/**
+ * A part request: sent once the part is complete; held while the part may still be produced;
+ * 404 otherwise. "A server MUST be prepared to respond to a request for a hinted resource"
+ * (6.2.6): every part a playlist may hint is held (the part in production, the next part of its
+ * segment, the first part of the next segment), and one that will never exist, because its
+ * segment closed without it, is answered 404 the moment that segment closes ("SHOULD respond
+ * with Not Found").
+ */
 export function lookupPart(stream: Stream, track: Track, msn: number, index: number): PartLookup {
   const seg = track.findSegment(msn);
-  const part = seg?.parts[index];
-  if (part?.complete) return { kind: 'ready' };
+  if (seg?.parts[index]?.complete) return { kind: 'ready' };
   const ended = stream.ended;
-  if (seg && part && !ended && seg.state === 'open') return { kind: 'wait' };
-  const next = track.nextPart();
-  // "A server MUST be prepared to respond to a request for a hinted resource" (6.2.6): hold it.
-  if (!ended && next && next.msn === msn && next.index === index) return { kind: 'wait' };
+  if (!ended && mayStillCome(stream, track, msn, index)) return { kind: 'wait' };
   if (seg && seg.state !== 'open') return { kind: 'missing', reason: 'never', message: `segment ${msn} of '${track.name}' has no part ${index}` };
   const first = track.firstMsn;
   if (first !== null && msn < first) return { kind: 'missing', reason: 'gone', message: `part ${msn}.${index} of '${track.name}' has left the window` };
   if (ended) return { kind: 'missing', reason: 'never', message: `stream '${stream.name}' has ended` };
   return { kind: 'missing', reason: 'future', message: `part ${msn}.${index} of '${track.name}' is not hinted yet` };
+}
+
+function mayStillCome(stream: Stream, track: Track, msn: number, index: number): boolean {
+  const open = track.openSegment;
+  if (open) {
+    if (msn === open.msn) return index <= open.parts.length;
+    return msn === open.msn + 1 && index === 0;
+  }
+  const hint = hintedPart(stream, track);
+  return hint !== null && hint.msn === msn && hint.index === index;
 }

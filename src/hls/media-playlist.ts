@@ -2,6 +2,7 @@ import type { Segment } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, decimal, tag } from './attributes.js';
+import { hintedPart } from './boundary.js';
 import { lowLatencyParams } from './low-latency.js';
 import { initUri, partUri, segmentUri, siblingPlaylistUri } from '../urls.js';
 
@@ -100,7 +101,7 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
     // from the end of the Playlist" (6.2.2): parts stay on the newest three entries, counting the
     // segment in production (hls-parser's strict reading of the same rule).
     // A track with a listed segment always has a next part.
-    const next = track.nextPart()!;
+    const next = hintedPart(stream, track)!;
     const entries: (Segment | null)[] = [...shown, ...(open && openParts.length > 0 ? [open] : [])];
     // A hint into a segment with no listed part yet opens an entry of its own.
     if (!ended && next.index === 0) entries.push(null);

@@ -22,6 +22,8 @@ export const CacheControl = {
   mpd: maxAge((minimumUpdatePeriod) => Math.max(1, Math.floor(minimumUpdatePeriod / 2))),
   /** A blocking playlist response names one version of the playlist: six target durations. */
   blocking: maxAge((targetDuration) => 6 * targetDuration),
+  /** A response that may be stored but is checked with the origin before any reuse. */
+  revalidate: 'no-cache',
   /** An unsuccessful blocking playlist request: four target durations. */
   blockingError: maxAge((targetDuration) => 4 * targetDuration),
   /** An unsuccessful blocking media (hinted part) request: one target duration. */

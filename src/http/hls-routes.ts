@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError } from '../errors.js';
 import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls/blocking.js';
+import { endsWithBareHint } from '../hls/boundary.js';
 import { lowLatencyParams } from '../hls/low-latency.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
 import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
@@ -91,13 +92,15 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const first = render();
   if (!first || !ll) return notReady(req, res, `track '${track.name}'`);
   if (directives.msn === null) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
-  const blocking = CacheControl.blocking(ll.targetDuration);
+  // A playlist that ends with a complete segment and a bare hint changes within a part target:
+  // it is not cached (video.js 8 asks again with the same URL, boundary.ts).
+  const blocking = (): string => (endsWithBareHint(track) ? CacheControl.revalidate : CacheControl.blocking(ll.targetDuration));
   const decision = decideBlocking(stream, track, directives, ll);
   if (decision.kind === 'reject') {
     ctx.metrics.hlsBlockingRejections.inc({ status: '400', reason: decision.reason });
     return sendError(req, res, new OriginError('BAD_REQUEST', decision.message), CacheControl.blockingError(ll.targetDuration));
   }
-  if (decision.kind === 'now') return sendPlaylist(req, res, first, blocking);
+  if (decision.kind === 'now') return sendPlaylist(req, res, first, blocking());
   const started = ctx.now();
   const leave = ctx.waiters(track).add(
     started + holdLimitMs(stream),
@@ -105,7 +108,7 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
       if (!isSatisfied(stream, track, decision.target)) return false;
       res.off('close', leave);
       ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
-      sendPlaylist(req, res, render()!, blocking);
+      sendPlaylist(req, res, render()!, blocking());
       return true;
     }),
     guarded(ctx, 'held-request', req, res, undefined, () => {

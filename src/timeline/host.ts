@@ -64,6 +64,8 @@ export interface TrackHost {
   /** Wall clock (Unix ms) of a stream time. */
   wallClockMs(streamSec: number): number;
   hasActiveVideo(): boolean;
+  /** Newest ingested media time over all tracks, in seconds. */
+  frontier(): number | null;
   decidedUntil(): number;
   segmentCompleted(track: TrackView, segment: Segment): void;
   trackProgressed(track: TrackView): void;

@@ -136,6 +136,11 @@ export class Stream implements TrackHost {
     return (msn - 1 - this.epoch.msnShift) * this.options.targetDuration + this.epoch.shiftSec;
   }
 
+  /** Stream time where the slot of segment `msn` ends (the next slot starts), in the current epoch. */
+  slotEnd(msn: number): number {
+    return this.slotStart(msn + 1);
+  }
+
   /** The segment number whose slot holds stream time `t`, in the current epoch (the first Period starts at stream time 0). */
   msnAtTime(t: number): number {
     return Math.floor((t - this.epoch.shiftSec) / this.options.targetDuration + 1e-9) + 1 + this.epoch.msnShift;
@@ -185,7 +190,9 @@ export class Stream implements TrackHost {
     } else if (Math.abs(candidate - own) <= jump) {
       return this.anchorOf(epoch, ts, false);
     }
-    if (own !== null && frontier !== null && Math.abs(candidate - frontier) <= jump) return this.anchorOf(epoch, ts, true);
+    // A track that was away and comes back on the stream's clock: the missing time is gaps, not a
+    // new timeline (DASH keeps one Period, HLS lists EXT-X-GAP segments).
+    if (own !== null && frontier !== null && Math.abs(candidate - frontier) <= jump) return this.anchorOf(epoch, ts, false);
     // An encoder restart: the new timestamps continue the timeline after what exists, at the time
     // the encoder's clock (or the arrival clock) says, and the segment numbers continue too.
     const zero = this.clock!.zeroMs;

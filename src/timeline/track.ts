@@ -265,7 +265,9 @@ export class Track implements SegmenterTrack, TrackView {
         }
       } else if (t0 > this.lastEnd + this.host.maxJump() * ts) {
         this.cutter.jumpPending = true;
-        this.cutter.discontinuityPending = true;
+        // Where other tracks carried on, the missing time is gaps on the same timeline; where
+        // none did, the media jumped: a discontinuity.
+        if ((this.host.frontier() ?? 0) < t0 / ts - this.host.maxJump()) this.cutter.discontinuityPending = true;
       }
     }
     if (this.sampleDuration === 0) this.sampleDuration = run.durations[0]!;

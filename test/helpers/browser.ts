@@ -21,6 +21,7 @@ const LIBRARIES: Record<string, string> = {
   '/hls.js': 'hls.js/dist/hls.js',
   '/shaka.js': 'shaka-player/dist/shaka-player.compiled.js',
   '/dash.js': 'dashjs/dist/modern/umd/dash.all.min.js',
+  '/video.js': 'video.js/dist/video.min.js',
 };
 
 /** A page origin (another port than the media origin, so CORS is exercised) serving the player libraries. */
@@ -60,6 +61,12 @@ export interface PlayerReport {
   readonly requests: string[];
   /** Responses with a 5xx status: "STATUS URL". */
   readonly serverErrors: string[];
+  /** Responses with a status of 400 or more, and requests that failed: `status url`. */
+  readonly failures: string[];
+  /** Milliseconds from loading the source to the video element's first `playing`. */
+  readonly startupMs: number;
+  /** Each `waiting` of the video element after its first `playing`: milliseconds until it played on. */
+  readonly waits: number[];
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -91,17 +98,24 @@ interface DashPlayer {
   on(event: string, cb: (e: { error?: { code?: number; message?: string } }) => void): void;
   getCurrentLiveLatency(): number;
 }
+interface VideoJsPlayer {
+  on(event: string, cb: () => void): void;
+  error(): { code: number; message: string } | null;
+  src(source: { src: string; type: string }): void;
+}
 interface PageGlobals {
   Hls: { new (config: object): HlsJs; Events: { ERROR: string } };
   shaka: { polyfill: { installAll(): void }; Player: new () => ShakaPlayer };
   dashjs: { MediaPlayer(): { create(): DashPlayer } };
+  videojs: (video: HTMLVideoElement, options: object) => VideoJsPlayer;
   __errors: { fatal: boolean; details: string }[];
   __sample: () => PlaybackSample;
+  __timing: { loadedAt: number; playingAt: number | null; waits: { start: number; end: number | null }[] };
 }
 
-export type PlayerName = 'hls.js' | 'shaka' | 'dash.js';
+export type PlayerName = 'hls.js' | 'shaka' | 'dash.js' | 'video.js';
 
-const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka.js', 'dash.js': '/dash.js' };
+const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka.js', 'dash.js': '/dash.js', 'video.js': '/video.js' };
 
 /**
  * Opens a page of `pageUrl`, plays `src` in one player (default settings, or its low-latency
@@ -112,10 +126,13 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
   const page = await browser.newPage();
   const requests: string[] = [];
   const serverErrors: string[] = [];
+  const failures: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('response', (r) => {
     if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.url()}`);
+    if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
   });
+  page.on('requestfailed', (r) => failures.push(`${r.failure()?.errorText ?? 'failed'} ${r.url()}`));
   await page.goto(pageUrl);
   await page.addScriptTag({ url: SCRIPT[player] });
   await page.evaluate(
@@ -124,6 +141,21 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
       const video = document.getElementById('v') as HTMLVideoElement;
       const errors: PageGlobals['__errors'] = [];
       w.__errors = errors;
+      const timing: PageGlobals['__timing'] = { loadedAt: performance.now(), playingAt: null, waits: [] };
+      w.__timing = timing;
+      const on: { resumed?: () => void } = {};
+      on.resumed = () => {
+        const open = timing.waits[timing.waits.length - 1];
+        if (open && open.end === null) open.end = performance.now();
+      };
+      video.addEventListener('playing', () => {
+        if (timing.playingAt === null) timing.playingAt = performance.now();
+        on.resumed!();
+      });
+      video.addEventListener('timeupdate', () => on.resumed!());
+      video.addEventListener('waiting', () => {
+        if (timing.playingAt !== null) timing.waits.push({ start: performance.now(), end: null });
+      });
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
       const read: { latency?: () => number | null } = {};
       if (player === 'hls.js') {
@@ -143,11 +175,18 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
         await shaka.load(src);
         void video.play();
         read.latency = () => shaka.getStats().liveLatency;
-      } else {
+      } else if (player === 'dash.js') {
         const dash = w.dashjs.MediaPlayer().create();
         dash.on('error', (e) => errors.push({ fatal: true, details: `${e.error?.code} ${e.error?.message}` }));
         dash.initialize(video, src, true);
         read.latency = () => dash.getCurrentLiveLatency();
+      } else {
+        // video.js wraps the element (and takes its id): the page keeps its own reference.
+        const vjs = w.videojs(video, { autoplay: 'muted', muted: true, html5: { vhs: { overrideNative: true } } });
+        vjs.on('error', () => errors.push({ fatal: true, details: JSON.stringify(vjs.error()) }));
+        vjs.src({ src, type: src.includes('.mpd') ? 'application/dash+xml' : 'application/x-mpegURL' });
+        // VHS reports no latency: how far behind its live point (the end of the seekable range) it plays.
+        read.latency = () => (video.seekable.length ? video.seekable.end(video.seekable.length - 1) - video.currentTime : null);
       }
       w.__sample = () => ({
         t: performance.now(),
@@ -159,18 +198,23 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
     },
     { player, src, lowLatency: options.lowLatency ?? false, hlsConfig: options.hlsConfig ?? {}, shakaConfig: options.shakaConfig ?? {} },
   );
-  await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
   const samples = await sample(page, seconds);
-  const errors = (await page.evaluate(() => (window as unknown as PageGlobals).__errors)) ?? [];
+  const { errors, timing, now } = await page.evaluate(() => {
+    const w = window as unknown as PageGlobals;
+    return { errors: w.__errors ?? [], timing: w.__timing, now: performance.now() };
+  });
   await page.close();
-  return { samples, errors, requests, serverErrors };
+  const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
+  return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */
 export function summarize(name: string, samples: readonly PlaybackSample[]): void {
   const tail = samples.map((s) => s.latency).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).slice(-10);
   const avg = tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
-  console.log(`# ${name}: played ${(samples.at(-1)!.currentTime - samples[0]!.currentTime).toFixed(1)} s in ${samples.length - 1} s; live latency ${avg.toFixed(2)} s (last ${tail.length} samples: ${tail.map((x) => x.toFixed(2)).join(' ')})`);
+  const latency = tail.length > 0 ? `live latency ${avg.toFixed(2)} s (last ${tail.length} samples: ${tail.map((x) => x.toFixed(2)).join(' ')})` : 'no live latency reported';
+  console.log(`# ${name}: played ${(samples.at(-1)!.currentTime - samples[0]!.currentTime).toFixed(1)} s in ${samples.length - 1} s; ${latency}`);
 }
 
 /** Playback advanced nearly the whole time, and never stood still for five seconds. */

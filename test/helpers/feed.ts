@@ -163,6 +163,15 @@ export class LiveFeeder {
     this.h.nowMs = Math.max(this.h.nowMs, Math.round(this.startMs + seconds * 1000));
   }
 
+  /** Drops one track's fragments that end by media time `seconds`: an outage of that track's input. */
+  skip(track: string, seconds: number): void {
+    this.plan(Math.ceil(seconds / this.loopSeconds) + 1);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const e = this.queue[i]!;
+      if (e.track.name === track && e.end <= seconds + 1e-9) this.queue.splice(i, 1);
+    }
+  }
+
   /** Ends every track (as an encoder's last segment would). */
   end(): void {
     for (const s of this.sessions.values()) s.end();

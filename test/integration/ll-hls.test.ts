@@ -207,6 +207,23 @@ describe('LL-HLS blocking playlist reload', () => {
     assert.equal((await p.result).status, 200);
   });
 
+  it('does not cache a blocking response that ends with a complete segment and a bare hint (video.js 8 asks again with the same URL)', async () => {
+    const t = L.o.origin.streams.get('blk')!.tracks.get('v360')!;
+    // Just after a boundary: the segment closed, the next one has no complete part yet.
+    L.feeder.advanceTo(Math.ceil(L.feeder.position / 2) * 2 + 0.2);
+    assert.equal(t.openSegment!.parts.filter((x) => x.complete).length, 0);
+    const msn = t.lastCompleteMsn()!;
+    const url = `${L.base}/v360/index.m3u8?_HLS_msn=${msn}&_HLS_part=0`;
+    const bare = await get(url);
+    assert.equal(bare.status, 200);
+    assert.match(bare.body.toString(), new RegExp(`#EXTINF:[\\d.]+,\n[^\n]+/${msn}\\.m4s\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[^"]+/${msn + 1}\\.0\\.m4s"`));
+    assert.equal(bare.headers['cache-control'], 'no-cache');
+    L.feeder.advanceTo(L.feeder.position + 0.5);
+    const next = await get(url);
+    assert.match(next.body.toString(), new RegExp(`/${msn + 1}\\.0\\.m4s",INDEPENDENT=YES`));
+    assert.equal(next.headers['cache-control'], 'public, max-age=12');
+  });
+
   it('answers at once for a part that exists and for an MSN that has left the playlist', async () => {
     const p = last();
     const now = await get(`${L.base}/v360/index.m3u8?_HLS_msn=${p.msn}&_HLS_part=${p.index}`);

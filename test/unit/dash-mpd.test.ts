@@ -4,7 +4,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { renderMpd, type MpdOptions } from '../../src/dash/mpd.js';
 import { escapeXml, XmlWriter, xsDuration } from '../../src/dash/xml.js';
 import type { Stream } from '../../src/timeline/stream.js';
-import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
+import { feed, Harness, LADDER, LiveFeeder, loadTracks } from '../helpers/feed.js';
 import { samplesOf } from '../helpers/mp4.js';
 
 const ladder = loadTracks(LADDER);
@@ -214,6 +214,93 @@ describe('MPD (?mode=timeline)', () => {
         assert.equal(Number(tpl.startNumber), complete[0]!.msn);
       }
     }
+  });
+});
+
+/** Every S entry of every Representation: its $Number$ (startNumber + index) and $Time$ (S@t expanded). */
+function timelineEntries(mpd: Node): { period: string; track: string; number: number; t: bigint; d: number }[] {
+  const out: { period: string; track: string; number: number; t: bigint; d: number }[] = [];
+  for (const period of periods(mpd)) {
+    for (const set of sets(period)) {
+      for (const rep of reps(set)) {
+        const tpl = rep.SegmentTemplate as Node;
+        let number = Number(tpl.startNumber);
+        let t = 0n;
+        for (const e of (tpl.SegmentTimeline as Node).S as Node[]) {
+          if (e.t !== undefined) t = BigInt(e.t as string);
+          for (let i = 0; i <= Number(e.r ?? 0); i++) {
+            out.push({ period: period.id as string, track: rep.id as string, number: number++, t, d: Number(e.d) });
+            t += BigInt(e.d as string);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** $Number$ and $Time$ of every listed entry name the segment the HLS playlists list under that MSN, and nothing listed is left out. */
+function assertTimelineMatchesHls(stream: Stream, mpd: Node, at: string): void {
+  const entries = timelineEntries(mpd);
+  for (const track of stream.tracks.values()) {
+    const mine = entries.filter((e) => e.track === track.name);
+    const listed = track.listedSegments();
+    const media = listed.filter((s) => s.state === 'complete');
+    assert.deepEqual(mine.filter((e) => track.findSegment(e.number)?.state !== 'gap').map((e) => e.number), media.map((s) => s.msn), `${at}: ${track.name} lists the MSNs of the HLS window`);
+    for (const e of mine) {
+      const seg = track.findSegment(e.number);
+      assert.ok(seg && listed.includes(seg), `${at}: ${track.name} $Number$ ${e.number} is listed in HLS`);
+      if (seg.state === 'gap') continue;
+      assert.equal(e.t, samplesOf(track, seg, seg.chunks[0]!).baseMediaDecodeTime, `${at}: ${track.name} ${e.number}: $Time$ is the segment's tfdt`);
+      assert.equal(e.d, seg.duration, `${at}: ${track.name} ${e.number}: S@d is its duration`);
+    }
+  }
+}
+
+describe('MPD (?mode=timeline) over a long run', () => {
+  it('keeps startNumber on the first listed S entry as the window slides, across a restart, new Periods and an audio gap', () => {
+    const h = new Harness();
+    let feeder = new LiveFeeder(h, 'long', ladder);
+    const stream = (): Stream => h.registry.get('long')!;
+    const check = (at: string): Node => {
+      const mpd = render(stream(), TIMELINE);
+      assertTimelineMatchesHls(stream(), mpd, at);
+      return mpd;
+    };
+    for (let t = 10; t <= 300; t += 10) {
+      feeder.advanceTo(t);
+      check(`${t} s`);
+    }
+    const slid = timelineEntries(check('300 s'));
+    assert.ok(slid[0]!.number > 60, `the window has slid (first $Number$ ${slid[0]!.number})`);
+
+    // Audio goes away for 6 s while video goes on, then resumes with the same clock: a gap in
+    // the middle of the Period, listed so that the numbers after it still match.
+    const audio = stream().tracks.get('audio')!;
+    feeder.advanceTo(301);
+    audio.interrupt();
+    feeder.skip('audio', 307);
+    for (let t = 302; t <= 330; t++) {
+      feeder.advanceTo(t);
+      check(`${t} s (audio gap)`);
+    }
+    const gaps = audio.segments().filter((s) => s.state === 'gap');
+    assert.ok(gaps.length >= 2, `the audio track has gap segments (${gaps.length})`);
+    const audioNumbers = timelineEntries(check('330 s')).filter((e) => e.track === 'audio').map((e) => e.number);
+    for (const g of gaps) assert.ok(audioNumbers.includes(g.msn), `gap ${g.msn} keeps its place in the timeline`);
+
+    // The encoder restarts with timestamps from 0: a new Period; then the old one slides away.
+    for (const t of stream().tracks.values()) t.interrupt();
+    h.nowMs += 3000;
+    feeder = new LiveFeeder(h, 'long', ladder, h.nowMs);
+    for (let t = 10; t <= 200; t += 10) {
+      feeder.advanceTo(t);
+      const mpd = check(`restart + ${t} s`);
+      if (t === 10) assert.equal(periods(mpd).length, 2, 'a second Period after the restart');
+    }
+    const after = render(stream(), TIMELINE);
+    assert.equal(periods(after).length, 1, 'the first Period left the window');
+    assert.notEqual(periods(after)[0]!.id, 'p1');
   });
 });
 
