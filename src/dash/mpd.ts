@@ -216,7 +216,8 @@ function writeRepresentation(
       ['inband', true],
       ['type', prft.flags === 24 ? 'captured' : 'encoder'],
       ['wallClockTime', xsDateTime(prft.wallClockMs)],
-      ['presentationTime', prft.mediaTime.toString()],
+      // In this Representation's timescale (a muxed fragment's prft may refer to another track).
+      ['presentationTime', (prft.timescale && prft.timescale !== info.timescale ? (prft.mediaTime * BigInt(info.timescale)) / BigInt(prft.timescale) : prft.mediaTime).toString()],
     ]);
   }
   const ts = track.timescale;

@@ -16,11 +16,16 @@ export interface LowLatencyParams {
 
 const roundUp3 = (x: number): number => Math.ceil(x * 1000 - 1e-6) / 1000;
 
+const decided = new WeakMap<Stream, LowLatencyParams>();
+
+/** Decided once, when the stream's target duration and part target are (and never again). */
 export function lowLatencyParams(stream: Stream): LowLatencyParams | null {
+  const known = decided.get(stream);
+  if (known) return known;
   const td = stream.targetDuration;
   const pt = stream.partTarget;
   if (td === null || pt === null) return null;
-  return {
+  const params: LowLatencyParams = {
     targetDuration: td,
     partTarget: pt,
     partHoldBack: roundUp3(3 * pt),
@@ -29,4 +34,6 @@ export function lowLatencyParams(stream: Stream): LowLatencyParams | null {
     // "three divided by the Part Target Duration if it is less than one second, else three"
     advancePartLimit: pt < 1 ? 3 / pt : 3,
   };
+  decided.set(stream, params);
+  return params;
 }

@@ -123,9 +123,12 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
       else hint.quoted('URI', partUri(stream.tag, next.msn, next.index));
       lines.push(tag('#EXT-X-PRELOAD-HINT', hint));
     }
+    // Other renditions are reported as of this playlist's newest part: what two origins fed the
+    // same media report alike, whichever connection's bytes happened to land first.
+    const edge = track.lastCompletePartEnd();
     for (const other of stream.orderedTracks()) {
       if (other === track) continue;
-      const last = other.lastCompletePart();
+      const last = edge === null ? null : other.lastCompletePartBy(edge);
       if (!last || other.listedSegments().length === 0) continue;
       lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other.name)).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));
     }

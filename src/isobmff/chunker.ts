@@ -27,6 +27,8 @@ export interface ProducerReferenceTime {
   /** Wall clock in Unix milliseconds (from the 64-bit NTP timestamp). */
   readonly wallClockMs: number;
   readonly mediaTime: bigint;
+  /** Timescale of mediaTime: the reference track's (known once the init is); 0 when unknown. */
+  readonly timescale: number;
 }
 
 export interface ChunkerSink {
@@ -140,7 +142,8 @@ export class CmafChunker {
         ...runs[i]!,
         prefix: single ? prefix : [],
         wire: passthrough ? [...prefix, moof.box.data, mdat.data] : null,
-        prft: prft && prft.referenceTrackId === traf.trackId ? prft : single ? prft : undefined,
+        // Tracks of one fragment share its timeline: the prft maps every track's media time.
+        prft: prft ? { ...prft, timescale: moof.init.tracks.find((t) => t.trackId === prft.referenceTrackId)?.timescale ?? runs[i]!.info.timescale } : undefined,
       });
     });
   }
@@ -187,6 +190,6 @@ function parsePrft(box: Box): ProducerReferenceTime {
   if (version === 1 && d.length - p < 24) throw malformed('prft v1 is too short');
   const mediaTime = version === 1 ? d.readBigUInt64BE(p + 16) : BigInt(d.readUInt32BE(p + 16));
   const wallClockMs = (ntpSeconds - NTP_UNIX_OFFSET_S) * 1000 + (ntpFraction / 2 ** 32) * 1000;
-  return { referenceTrackId, flags, wallClockMs, mediaTime };
+  return { referenceTrackId, flags, wallClockMs, mediaTime, timescale: 0 };
 }
 

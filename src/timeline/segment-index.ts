@@ -77,6 +77,28 @@ export class SegmentIndex {
     return null;
   }
 
+  /** The newest complete part that ends at or before `seconds` (stream time). */
+  lastCompletePartBy(seconds: number): { msn: number; index: number } | null {
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const s = this.list[i]!;
+      if (s.state === 'gap') return null;
+      for (let p = s.parts.length - 1; p >= 0; p--) {
+        const part = s.parts[p]!;
+        if (part.complete && (part.startTime + part.duration) / s.timescale <= seconds + 1e-6) return { msn: s.msn, index: p };
+      }
+    }
+    return null;
+  }
+
+  /** Stream time where the newest complete part ends. */
+  lastCompletePartEnd(): number | null {
+    const last = this.lastCompletePart();
+    if (!last) return null;
+    const s = this.find(last.msn)!;
+    const part = s.parts[last.index]!;
+    return (part.startTime + part.duration) / s.timescale;
+  }
+
   /**
    * Forgets segments that ended more than `seconds` before the newest complete one (never the one
    * in production, never the last one), and their bytes in the store.

@@ -162,7 +162,7 @@ export class Segmenter {
     const prft = chunk.prft;
     const anchor = this.track.anchor;
     if (prft && anchor) {
-      const prftSec = Number(prft.mediaTime - anchor.offsetTicks) / ts;
+      const prftSec = Number(prft.mediaTime) / (prft.timescale || ts) - Number(anchor.offsetTicks) / ts;
       if (Math.abs(prftSec - t0 / ts) < 60) return prftWallMs(prft, prftSec, t / ts);
     }
     return this.track.host.wallClockMs(t / ts);

@@ -93,16 +93,11 @@ export class Stream implements TrackHost {
   }
 
   /**
-   * The part target: the configured one rounded down to whole samples of the first track seen
-   * (5 decimals, rounded up), so parts fill it exactly and honour the 85 % lower bound.
+   * The part target: the configured one, the same for every track whatever arrives first (two
+   * origins that joined at different moments decide alike). Parts are whole samples, never longer.
    */
-  decidePartTarget(sampleSeconds: number): number {
-    if (this.partTarget === null) {
-      const configured = this.options.partTarget;
-      const samples = sampleSeconds > 0 ? Math.max(1, Math.floor(configured / sampleSeconds + 1e-6)) : 1;
-      const exact = sampleSeconds > 0 ? samples * sampleSeconds : configured;
-      this.partTarget = Math.ceil(exact * 1e5 - 1e-6) / 1e5;
-    }
+  decidePartTarget(_sampleSeconds: number): number {
+    this.partTarget ??= Math.round(this.options.partTarget * 1e5) / 1e5;
     return this.partTarget;
   }
 
@@ -169,7 +164,7 @@ export class Stream implements TrackHost {
         startSec,
         endSec: startSec + durationTicks / ts,
         originSec: origin,
-        ...(prft ? { prft: { wallMs: prft.wallClockMs, streamSec: Number(prft.mediaTime) / ts - Number(origin) } } : {}),
+        ...(prft ? { prft: { wallMs: prft.wallClockMs, streamSec: Number(prft.mediaTime) / (prft.timescale || ts) - Number(origin) } } : {}),
         arrivalMs,
       });
       const settings = `${this.options.targetDuration}|${this.options.partTarget}`;

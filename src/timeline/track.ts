@@ -163,6 +163,16 @@ export class Track implements SegmenterTrack, TrackView {
     return this.index.lastCompletePart();
   }
 
+  /** The newest complete part ending at or before `seconds` (stream time): rendition reports. */
+  lastCompletePartBy(seconds: number): { msn: number; index: number } | null {
+    return this.index.lastCompletePartBy(seconds);
+  }
+
+  /** Stream time where the newest complete part ends. */
+  lastCompletePartEnd(): number | null {
+    return this.index.lastCompletePartEnd();
+  }
+
   /** MSN of the newest complete segment (gaps included). */
   lastCompleteMsn(): number | null {
     return this.index.lastDone()?.msn ?? null;

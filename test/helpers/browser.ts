@@ -132,7 +132,11 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
     if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.url()}`);
     if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
   });
-  page.on('requestfailed', (r) => failures.push(`${r.failure()?.errorText ?? 'failed'} ${r.url()}`));
+  // A request the player cancelled itself (shaka aborts a segment it no longer needs) is no failure of the origin.
+  page.on('requestfailed', (r) => {
+    const error = r.failure()?.errorText ?? 'failed';
+    if (error !== 'net::ERR_ABORTED') failures.push(`${error} ${r.url()}`);
+  });
   await page.goto(pageUrl);
   await page.addScriptTag({ url: SCRIPT[player] });
   await page.evaluate(
