@@ -65,6 +65,19 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    dvr: z
+      .object({
+        /** Catch-up kept on disk, in seconds: `?dvr=1`, start-over, time-shift; 0 turns the DVR off. */
+        windowSeconds: integerBetween(0, 30 * 86_400, ' s').default(7200),
+        /** Where the DVR keeps its media files and indexes (one folder per stream instance). */
+        dataDir: z.string({ error: 'must be a folder path' }).min(1, 'must be a folder path').default('./data'),
+        /** Bytes the DVR may take on disk over every stream; past it the oldest media goes first (0: no quota). */
+        quotaBytes: integerBetween(0, Number.MAX_SAFE_INTEGER, ' bytes').default(0),
+        /** A track's media file is rolled past this size (eviction frees disk a file at a time). */
+        rollBytes: integerBetween(1 << 16, 2 ** 32, ' bytes').default(256 << 20),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({
         /** Live streams at once: protects memory. */
@@ -148,6 +161,8 @@ const ENV: Record<string, { path: string; type: 'int' | 'string' | 'bool' }> = {
   INGEST_HOST: { path: 'ingest.host', type: 'string' },
   LOG_LEVEL: { path: 'log.level', type: 'string' },
   STATUS_PAGE: { path: 'statusPage.enabled', type: 'bool' },
+  DATA_DIR: { path: 'dvr.dataDir', type: 'string' },
+  DVR_WINDOW: { path: 'dvr.windowSeconds', type: 'int' },
 };
 
 const FLAGS: Record<string, { path: string; type: 'int' | 'number' | 'string' | 'false' }> = {
@@ -162,6 +177,8 @@ const FLAGS: Record<string, { path: string; type: 'int' | 'number' | 'string' | 
   '--part-addressing': { path: 'hls.partAddressing', type: 'string' },
   '--target-latency': { path: 'dash.targetLatency', type: 'number' },
   '--no-demo': { path: 'demo.enabled', type: 'false' },
+  '--data-dir': { path: 'dvr.dataDir', type: 'string' },
+  '--dvr-window': { path: 'dvr.windowSeconds', type: 'int' },
   '--no-status-page': { path: 'statusPage.enabled', type: 'false' },
 };
 
@@ -180,8 +197,9 @@ function convert(raw: string, type: 'int' | 'number' | 'string' | 'bool', name: 
 export const USAGE = `usage: npm start -- [--no-demo] [--port P] [--ingest-port I] [--config file.json]
                     [--host H] [--ingest-host H] [--log-level L]
                     [--segment-duration S] [--part-duration S] [--window S]
-                    [--part-addressing uri|byterange] [--target-latency S] [--no-status-page]
-environment: PORT, HOST, INGEST_PORT, INGEST_HOST, LOG_LEVEL, STATUS_PAGE`;
+                    [--part-addressing uri|byterange] [--target-latency S]
+                    [--data-dir D] [--dvr-window S] [--no-status-page]
+environment: PORT, HOST, INGEST_PORT, INGEST_HOST, LOG_LEVEL, DATA_DIR, DVR_WINDOW, STATUS_PAGE`;
 
 /** defaults → --config file.json → environment → flags, validated once. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {

@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   /** Exists, but has nothing to serve yet (a stream before its first complete segment): 404, no-store. */
   NOT_YET: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** A segment that left the (DVR) window: it existed and will not come back. */
+  GONE: 410,
   INGEST_TIMEOUT: 408,
   INIT_REQUIRED: 412,
   BOX_TOO_LARGE: 413,

@@ -4,7 +4,7 @@ import type { StreamRegistry } from './timeline/registry.js';
 export type RouteClass = 'multivariant' | 'playlist' | 'mpd' | 'hesp' | 'hesp-packet' | 'segment' | 'ts-segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'api' | 'status-page' | 'other';
 
 /** The origin's Prometheus metrics, in a registry of its own (several origins may share a process in tests). */
-export function createMetrics(streams: StreamRegistry, held: () => number = () => 0) {
+export function createMetrics(streams: StreamRegistry, held: () => number = () => 0, dvrDiskBytes: () => number | null = () => null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const ingestBytes = new Counter({ name: 'origin_ingest_bytes_total', help: 'Media bytes accepted by the ingest, per track', labelNames: ['stream', 'track'], registers: [registry] });
@@ -69,6 +69,19 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     labelNames: ['site'],
     registers: [registry],
   });
+  new Gauge({
+    name: 'origin_dvr_disk_bytes',
+    help: 'Bytes the DVR holds on disk (media files and their index records), over every stream',
+    registers: [registry],
+    collect() {
+      const bytes = dvrDiskBytes();
+      if (bytes !== null) this.set(bytes);
+    },
+  });
+  const dvrWrittenBytes = new Counter({ name: 'origin_dvr_written_bytes_total', help: 'Segment bytes the DVR wrote to disk', registers: [registry] });
+  const dvrWriteErrors = new Counter({ name: 'origin_dvr_write_errors_total', help: 'Segments the DVR could not write (a full disk, an I/O error): live goes on from memory, the DVR has a gap', registers: [registry] });
+  const dvrEvictions = new Counter({ name: 'origin_dvr_evicted_files_total', help: 'DVR media files deleted: time (left the DVR window) or quota (the disk quota was exceeded)', labelNames: ['reason'], registers: [registry] });
+  const dvrEvictedBytes = new Counter({ name: 'origin_dvr_evicted_bytes_total', help: 'Bytes of DVR media files deleted, by reason', labelNames: ['reason'], registers: [registry] });
   streams.removed.subscribe((stream) => {
     for (const track of stream.tracks.keys()) {
       const labels = { stream: stream.name, track };
@@ -102,7 +115,7 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     }
     histogram.observe(seconds);
   };
-  return { registry, observeRequest, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound, faults };
+  return { registry, observeRequest, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound, faults, dvrWrittenBytes, dvrWriteErrors, dvrEvictions, dvrEvictedBytes };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

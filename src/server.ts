@@ -9,6 +9,9 @@ import { loadStatusAssets } from './status/assets.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StreamRegistry } from './timeline/registry.js';
+import { resolve } from 'node:path';
+import { DiskSegmentStore, type DiskStoreEvent } from './dvr/disk-store.js';
+import { restoreStreams } from './dvr/restore.js';
 
 export interface OriginDeps {
   readonly logger?: Logger;
@@ -32,22 +35,56 @@ export interface Origin {
 export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? createLogger(config.log.level);
+  let onDvrEvent = (_e: DiskStoreEvent): void => {};
+  const dvr =
+    config.dvr.windowSeconds > 0
+      ? new DiskSegmentStore({ dir: resolve(config.dvr.dataDir), rollBytes: config.dvr.rollBytes, quotaBytes: config.dvr.quotaBytes, onEvent: (e) => onDvrEvent(e) })
+      : null;
   const streams = new StreamRegistry(
     {
       targetDuration: config.segment.targetDuration,
       partTarget: config.segment.partTarget,
       windowSeconds: config.window.seconds,
+      dvrSeconds: config.dvr.windowSeconds,
       maxTracksPerStream: config.limits.maxTracksPerStream,
       maxStreams: config.limits.maxStreams,
       idleTimeoutMs: config.ingest.idleTimeoutMs,
     },
     now,
     (w) => logger.warn(w, w.message),
+    dvr ?? undefined,
   );
   streams.added.subscribe((s) => logger.info({ stream: s.name }, 'stream started'));
   streams.removed.subscribe((s) => logger.info({ stream: s.name, tag: s.tag }, 'stream removed'));
   let held = (): number => 0;
-  const metrics = createMetrics(streams, () => held());
+  const metrics = createMetrics(streams, () => held(), () => dvr?.bytes ?? null);
+  onDvrEvent = (e) => {
+    switch (e.kind) {
+      case 'written':
+        metrics.dvrWrittenBytes.inc(e.bytes);
+        return;
+      case 'write-error':
+        metrics.dvrWriteErrors.inc();
+        logger.warn({ stream: e.key.stream, track: e.key.track, msn: e.key.msn, err: e.error }, 'DVR write failed: live goes on from memory, the DVR will have a gap');
+        queueMicrotask(() => {
+          const stream = streams.get(e.key.stream);
+          if (stream?.tag === e.key.tag) stream.tracks.get(e.key.track)?.storeLost(e.key.msn);
+        });
+        return;
+      case 'evicted':
+        metrics.dvrEvictions.inc({ reason: e.reason });
+        metrics.dvrEvictedBytes.inc({ reason: e.reason }, e.bytes);
+        if (e.reason === 'quota') {
+          logger.warn({ stream: e.stream, track: e.track, bytes: e.bytes, throughMsn: e.throughMsn }, 'DVR quota exceeded: oldest media file deleted');
+          // After the write that caused it returns: the track is in the middle of an update.
+          queueMicrotask(() => {
+            const stream = streams.get(e.stream);
+            if (stream?.tag === e.tag) stream.tracks.get(e.track)?.dropThrough(e.throughMsn);
+          });
+        }
+        return;
+    }
+  };
   const statusPage = config.statusPage.enabled ? new StatusPage(loadStatusAssets(), streams) : null;
   const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, targetLatency: config.dash.targetLatency, tsCacheBytes: config.mpegts.cacheBytes, statusPage });
   // Keep-alive above the 60 s that CDN edges commonly hold idle upstream connections.
@@ -83,6 +120,12 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     logger,
     servers: { playback, ingest },
     async start() {
+      if (dvr) {
+        const started = performance.now();
+        const report = restoreStreams(streams, dvr);
+        for (const s of report.skipped) logger.warn(s, `DVR instance not restored: ${s.reason}`);
+        logger.info({ dataDir: resolve(config.dvr.dataDir), streams: report.streams, segments: report.segments, bytes: report.bytes, ms: Math.round(performance.now() - started) }, 'DVR restored');
+      }
       const playbackPort = await listen(playback, config.playback.host, config.playback.port);
       const ingestPort = await listen(ingest, config.ingest.host, config.ingest.port);
       let ticks = 0;
@@ -105,6 +148,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
       demo?.stop();
       if (sweeper) clearInterval(sweeper);
       await Promise.all([close(playback), close(ingest)]);
+      await dvr?.flush();
     },
   };
 }

@@ -27,7 +27,9 @@ function build(): void {
 export function startOriginProcess(extraArgs: readonly string[] = []): Promise<OriginProcess> {
   build();
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  const args = [...profile, 'dist/cli.js', '--no-demo', '--host', '127.0.0.1', '--port', '0', '--ingest-port', '0', '--log-level', 'info', ...extraArgs];
+  // No DVR (it writes to ./data) unless a benchmark asks; an older checkout (before the DVR) has no such flag.
+  const dvr = extraArgs.includes('--dvr-window') || process.env.BENCH_ORIGIN_ROOT ? [] : ['--dvr-window', '0'];
+  const args = [...profile, 'dist/cli.js', '--no-demo', '--host', '127.0.0.1', '--port', '0', '--ingest-port', '0', '--log-level', 'info', ...dvr, ...extraArgs];
   const child = spawnPinned(SERVER_CPU, process.execPath, args, { cwd: ROOT });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

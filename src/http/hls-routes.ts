@@ -16,6 +16,7 @@ import { sendRendered, type Rendered, type RenderedCache } from './rendered-cach
 import { headerSet, prepare, sendBuffers, sendError, sendLive, sendPrepared, type HeaderSet, type Prepared } from './respond.js';
 import type { WaiterList } from './waiters.js';
 import { guarded, type FaultSink } from './guard.js';
+import { LIVE, reachesEdge, type ViewRequest } from '../dvr/view.js';
 
 export interface HlsContext extends FaultSink {
   readonly metrics: Metrics;
@@ -49,10 +50,10 @@ function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rende
   sendRendered(req, res, playlist, PLAYLIST_TYPE, cacheControl);
 }
 
-export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor): void {
+export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor, view: ViewRequest = LIVE): void {
   let version = `${stream.ended}`;
   for (const t of stream.tracks.values()) version += `|${t.name}:${t.listVersion}`;
-  const playlist = ctx.playlists.get(stream, flavor, version, () => renderMultivariantPlaylist(stream, flavor));
+  const playlist = ctx.playlists.get(stream, flavor + view.suffix, version, () => renderMultivariantPlaylist(stream, flavor, view.suffix));
   if (!playlist) return notReady(req, res, `stream '${stream.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -61,11 +62,11 @@ export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: Ser
  * L-HLS media playlist (complete segments, then EXT-X-PREFETCH for what is being produced) or the
  * MPEG-TS one (complete segments, as `.ts`).
  */
-export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: 'l-hls' | 'ts'): void {
+export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: 'l-hls' | 'ts', view: ViewRequest = LIVE): void {
   if (flavor === 'ts' && !tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
   const muxedAudio = flavor === 'ts' && track.kind === 'video' ? (defaultTsAudio(stream) ?? null) : null;
   const version = flavor === 'ts' ? `${track.listVersion}|${muxedAudio?.listVersion}|${stream.ended}` : `${stream.version}`;
-  const playlist = ctx.playlists.get(track, flavor, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }));
+  const playlist = ctx.playlists.get(track, flavor + view.suffix, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }, view));
   if (!playlist) return notReady(req, res, `track '${track.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -75,7 +76,7 @@ export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: S
  * (`_HLS_skip`). Rendered once per timeline version and variant; held requests are released
  * together, with the same bytes, when the track changes.
  */
-export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, query: URLSearchParams | null): void {
+export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, query: URLSearchParams | null, view: ViewRequest = LIVE): void {
   let directives;
   try {
     directives = parseDirectives(query);
@@ -87,11 +88,12 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
-    return ctx.playlists.get(track, skip ? 'll-skip' : 'll', stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
+    return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }, view));
   };
   const first = render();
   if (!first || !ll) return notReady(req, res, `track '${track.name}'`);
-  if (directives.msn === null) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
+  // A view away from the live edge offers no blocking reload: its directives are answered at once.
+  if (directives.msn === null || !reachesEdge(stream, track, view.view)) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
   // A playlist that ends with a complete segment and a bare hint changes within a part target:
   // it is not cached (video.js 8 asks again with the same URL, boundary.ts).
   const blocking = (): string => (endsWithBareHint(track) ? CacheControl.revalidate : CacheControl.blocking(ll.targetDuration));
@@ -188,7 +190,7 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
     const first = track.firstMsn;
     if (first !== null && msn < first) {
       ctx.metrics.mediaNotFound.inc({ reason: 'expired' });
-      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
+      sendError(req, res, new OriginError('GONE', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
     } else {
       ctx.metrics.mediaNotFound.inc({ reason: 'future' });
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' does not exist yet`), CacheControl.notYet);

@@ -19,6 +19,7 @@ import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
 import { parsePlaybackPath } from '../urls.js';
 import { reportFault } from './guard.js';
+import { checkView, LIVE, parseView, type ViewRequest } from '../dvr/view.js';
 
 export interface PlaybackContext {
   readonly streams: StreamRegistry;
@@ -136,23 +137,30 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       const stream = ctx.streams.get(target.stream);
       if (!stream) throw new OriginError('NOT_FOUND', `stream '${target.stream}' is not live`);
       audience.seen(stream, `${req.socket.remoteAddress}|${req.headers['user-agent']}`, ctx.now());
+      const query = q < 0 ? null : new URLSearchParams(url.slice(q + 1));
+      // The DVR view of a manifest (dvr, start, end, time_shift): checked against what is held.
+      const view = (): ViewRequest => {
+        const v = parseView(query, stream);
+        if (v !== LIVE) checkView(stream, v);
+        return v;
+      };
       switch (target.kind) {
         case 'master':
           route = 'multivariant';
-          return sendMultivariant(hls, req, res, stream, target.flavor);
+          return sendMultivariant(hls, req, res, stream, target.flavor, view());
         case 'hesp':
           route = 'hesp';
           return sendHespManifest(hesp, req, res, stream);
         case 'mpd':
           route = 'mpd';
-          return sendMpd(dash, req, res, stream, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+          return sendMpd(dash, req, res, stream, query ?? new URLSearchParams(), view());
       }
       const track = stream.tracks.get(target.track);
       if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${target.track}'`);
       if (target.kind === 'playlist') {
         route = 'playlist';
-        if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-        return sendSimplePlaylist(hls, req, res, stream, track, target.flavor);
+        if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, query, view());
+        return sendSimplePlaylist(hls, req, res, stream, track, target.flavor, view());
       }
       if (target.tag !== stream.tag) {
         throw new OriginError('NOT_FOUND', `'${target.tag}' is not the current instance of stream '${stream.name}' (${stream.tag})`);

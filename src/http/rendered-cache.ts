@@ -45,6 +45,8 @@ export class Rendered {
   }
 }
 
+const MAX_VARIANTS = 64;
+
 /**
  * Manifests rendered once per (owner, variant, version): a thousand requests for the same version
  * cost one render, at most one compression and one header list per response kind.
@@ -62,6 +64,9 @@ export class RenderedCache {
     if (hit && hit.version === version) return hit.rendered;
     const text = render();
     const rendered = text === null ? null : new Rendered(Buffer.from(text, 'utf8'));
+    // DVR views multiply variants (one per start time asked for): the least recently rendered go.
+    byVariant.delete(variant);
+    if (byVariant.size >= MAX_VARIANTS) byVariant.delete(byVariant.keys().next().value!);
     byVariant.set(variant, { version, rendered });
     return rendered;
   }

@@ -173,7 +173,7 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
   const first = main.firstMsn;
   const expired = first !== null && msn < first;
   ctx.metrics.mediaNotFound.inc({ reason: expired ? 'expired' : 'future' });
-  sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
+  sendError(req, res, new OriginError(expired ? 'GONE' : 'NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
 }
 
 /** Remuxes a segment in production as its CMAF chunks land; destroyed if its ingest dies. */

@@ -67,6 +67,8 @@ export interface PlayerReport {
   readonly startupMs: number;
   /** Each `waiting` of the video element after its first `playing`: milliseconds until it played on. */
   readonly waits: number[];
+  /** With `seekBack`: the element's time before the seek and the time asked for. */
+  readonly seek?: { readonly from: number; readonly to: number };
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -122,7 +124,14 @@ const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka
  * mode) until the video advances, samples it once a second for `seconds`, and reports what the
  * player said and every URL the page requested. dash.js errors are all reported as fatal.
  */
-export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: { lowLatency?: boolean; hlsConfig?: Record<string, unknown>; shakaConfig?: Record<string, unknown> } = {}): Promise<PlayerReport> {
+export async function playInPage(
+  browser: Browser,
+  pageUrl: string,
+  player: PlayerName,
+  src: string,
+  seconds: number,
+  options: { lowLatency?: boolean; hlsConfig?: Record<string, unknown>; shakaConfig?: Record<string, unknown>; seekBack?: { afterSeconds: number; by: number } } = {},
+): Promise<PlayerReport> {
   const page = await browser.newPage();
   const requests: string[] = [];
   const serverErrors: string[] = [];
@@ -203,6 +212,18 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
     { player, src, lowLatency: options.lowLatency ?? false, hlsConfig: options.hlsConfig ?? {}, shakaConfig: options.shakaConfig ?? {} },
   );
   await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
+  let seek: PlayerReport['seek'];
+  if (options.seekBack) {
+    // A viewer drags the playhead back (the player handles the element's seek, as from its controls).
+    await new Promise((r) => setTimeout(r, options.seekBack!.afterSeconds * 1000));
+    seek = await page.evaluate((by) => {
+      const v = document.querySelector('video')!;
+      const from = v.currentTime;
+      v.currentTime = from - by;
+      return { from, to: from - by };
+    }, options.seekBack.by);
+    await page.waitForFunction((to) => { const v = document.querySelector('video')!; return !v.seeking && v.currentTime > to + 0.5; }, seek.to, { timeout: 20_000 });
+  }
   const samples = await sample(page, seconds);
   const { errors, timing, now } = await page.evaluate(() => {
     const w = window as unknown as PageGlobals;
@@ -210,7 +231,7 @@ export async function playInPage(browser: Browser, pageUrl: string, player: Play
   });
   await page.close();
   const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
-  return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits };
+  return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits, ...(seek ? { seek } : {}) };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */

@@ -34,7 +34,7 @@ export interface ChildOrigin {
  * the arguments say otherwise; resolves once both listeners are bound.
  */
 export async function startChildOrigin(args: readonly string[] = [], env: Record<string, string> = {}, options: { demo?: boolean } = {}): Promise<ChildOrigin> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...(options.demo ? [] : ['--no-demo']), '--port', '0', '--ingest-port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...(options.demo ? [] : ['--no-demo']), '--port', '0', '--ingest-port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...(args.includes('--dvr-window') ? [] : ['--dvr-window', '0']), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

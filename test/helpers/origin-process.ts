@@ -23,7 +23,7 @@ export interface OriginProcess {
  * on loopback ports (ephemeral unless given, so a restart can take the same ones again).
  */
 export async function startOriginProcess(ports: { playback?: number; ingest?: number } = {}, extraArgs: readonly string[] = []): Promise<OriginProcess> {
-  const args = ['--import', 'tsx', 'src/cli.ts', '--no-demo', '--host', '127.0.0.1', '--port', String(ports.playback ?? 0), '--ingest-port', String(ports.ingest ?? 0), '--log-level', 'info', ...extraArgs];
+  const args = ['--import', 'tsx', 'src/cli.ts', '--no-demo', '--host', '127.0.0.1', '--port', String(ports.playback ?? 0), '--ingest-port', String(ports.ingest ?? 0), '--log-level', 'info', ...(extraArgs.includes('--dvr-window') ? [] : ['--dvr-window', '0']), ...extraArgs];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
