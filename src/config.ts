@@ -75,6 +75,8 @@ export const ConfigSchema = z
         quotaBytes: integerBetween(0, Number.MAX_SAFE_INTEGER, ' bytes').default(0),
         /** A track's media file is rolled past this size (eviction frees disk a file at a time). */
         rollBytes: integerBetween(1 << 16, 2 ** 32, ' bytes').default(256 << 20),
+        /** Segments read back from disk kept in memory for the next reader (least recently read go first; 0: none). */
+        readCacheBytes: integerBetween(0, 64 * 2 ** 30, ' bytes').default(256 << 20),
       })
       .strict()
       .prefault({}),

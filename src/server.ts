@@ -38,7 +38,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   let onDvrEvent = (_e: DiskStoreEvent): void => {};
   const dvr =
     config.dvr.windowSeconds > 0
-      ? new DiskSegmentStore({ dir: resolve(config.dvr.dataDir), rollBytes: config.dvr.rollBytes, quotaBytes: config.dvr.quotaBytes, onEvent: (e) => onDvrEvent(e) })
+      ? new DiskSegmentStore({ dir: resolve(config.dvr.dataDir), rollBytes: config.dvr.rollBytes, quotaBytes: config.dvr.quotaBytes, readCacheBytes: config.dvr.readCacheBytes, onEvent: (e) => onDvrEvent(e) })
       : null;
   const streams = new StreamRegistry(
     {

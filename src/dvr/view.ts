@@ -55,7 +55,7 @@ export function parseView(query: URLSearchParams | null, stream: Stream): ViewRe
   if (values.start !== undefined && values.time_shift !== undefined) throw bad('start and time_shift exclude each other');
   const zero = stream.availabilityStartTimeMs;
   if (zero === null) throw new OriginError('NOT_YET', `stream '${stream.name}' has no media yet`);
-  const suffix = `?${new URLSearchParams(PARAMS.filter((p) => values[p] !== undefined).map((p) => [p, values[p]!])).toString()}`;
+  const suffix = `?${new URLSearchParams(PARAMS.filter((p) => values[p] !== undefined).map((p): [string, string] => [p, values[p]!])).toString()}`;
   if (values.start !== undefined) {
     const start = (parseInstant('start', values.start) - zero) / 1000;
     const end = values.end === undefined ? null : (parseInstant('end', values.end) - zero) / 1000;

@@ -116,7 +116,9 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
       announced = true;
       ctx.logger.info({ ...where, method: req.method, url: req.url, remote: req.socket.remoteAddress, chunked: req.headers['transfer-encoding'] === 'chunked' }, 'ingest started');
     };
-    req.setTimeout(ctx.idleTimeoutMs, () => fail(new OriginError('INGEST_TIMEOUT', `no data for ${ctx.idleTimeoutMs} ms`)));
+    const idle = (): void => fail(new OriginError('INGEST_TIMEOUT', `no data for ${ctx.idleTimeoutMs} ms`));
+    req.setTimeout(ctx.idleTimeoutMs, idle);
+    const store = ctx.streams.store;
     req.on('data', (piece: Buffer) => {
       if (done) return;
       try {
@@ -124,6 +126,17 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
         announce();
       } catch (err) {
         fail(err);
+        return;
+      }
+      // The DVR's disk is behind (an ingest faster than real time): TCP backpressure until it catches up.
+      if (store.backlogged && store.whenDrained) {
+        req.pause();
+        req.setTimeout(0);
+        store.whenDrained(() => {
+          if (done) return;
+          req.setTimeout(ctx.idleTimeoutMs, idle);
+          req.resume();
+        });
       }
     });
     req.on('end', () => {

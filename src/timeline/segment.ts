@@ -38,6 +38,10 @@ export class Part {
 
 export type SegmentState = 'open' | 'complete' | 'gap';
 
+// Shared by every segment that let its records go (thousands in a DVR): frozen, never pushed to.
+const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
+const NO_PARTS = Object.freeze([]) as unknown as Part[];
+
 /** What a DVR index keeps of a segment. */
 export interface StoredSegment {
   readonly msn: number;
@@ -103,16 +107,16 @@ export class Segment {
 
   /** Lets the chunk and part records go (the segment left the live window: nothing lists its parts). */
   compact(): void {
-    this.chunks = [];
-    this.parts = [];
+    this.chunks = NO_CHUNKS;
+    this.parts = NO_PARTS;
   }
 
   /** Its bytes are lost (a failed DVR write): from now on it is a gap. */
   lose(): void {
     this.state = 'gap';
     this.size = 0;
-    this.chunks = [];
-    this.parts = [];
+    this.chunks = NO_CHUNKS;
+    this.parts = NO_PARTS;
   }
 
   static gap(msn: number, startTime: number, duration: number, timescale: number, initId: string, programDateTimeMs: number, key: StoreKey): Segment {
@@ -120,6 +124,8 @@ export class Segment {
     s.duration = duration;
     s.state = 'gap';
     s.body = null;
+    s.chunks = NO_CHUNKS;
+    s.parts = NO_PARTS;
     return s;
   }
 

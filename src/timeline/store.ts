@@ -36,6 +36,9 @@ export interface SegmentStore {
   /** What a restart needs besides segments (a store that persists: the DVR). */
   saveInit?(key: { readonly stream: string; readonly tag: string; readonly track: string }, id: string, bytes: Buffer): void;
   saveState?(stream: string, tag: string, state: unknown): void;
+  /** Writes are behind (a store with a disk): ingest should wait for `whenDrained`. */
+  readonly backlogged?: boolean;
+  whenDrained?(resume: () => void): void;
   /** The instance is gone (removed, or superseded): everything it kept goes. */
   dropInstance?(stream: string, tag: string): void;
 }
