@@ -18,7 +18,7 @@ export interface EncoderOptions {
   readonly marked?: boolean;
 }
 
-/** Starts the payload of a marked fragment, followed by its index (uint32 BE). */
+/** Starts the first NAL unit of a marked fragment, followed by its index (uint32 BE). */
 export const MARKER = Buffer.from([0xf0, 0x9f, 0x8e, 0xac]);
 
 export class SyntheticEncoder {
@@ -45,7 +45,9 @@ export class SyntheticEncoder {
     this.samplesPerGop = Math.max(1, Math.round((options.gopSeconds ?? 1) * fps));
     this.fragmentMs = (this.samplesPerFragment / fps) * 1000;
     this.sampleSize = Math.max(16, Math.round(options.bitsPerSecond / 8 / fps));
+    // Each sample is one NAL unit (4-byte length, then filler): the ingest checks that samples are whole NAL units.
     this.filler = Buffer.alloc(this.sampleSize * this.samplesPerFragment, 0x5a);
+    for (let at = 0; at < this.filler.length; at += this.sampleSize) this.filler.writeUInt32BE(this.sampleSize - 4, at);
     this.marked = options.marked ?? false;
   }
 
@@ -70,7 +72,8 @@ export class SyntheticEncoder {
     const marker = Buffer.allocUnsafe(8);
     MARKER.copy(marker);
     marker.writeUInt32BE(run.sequenceNumber - 1, 4);
-    return [writeRunHeader(run), marker, this.filler.subarray(8)];
+    // Inside the first NAL unit, after its length.
+    return [writeRunHeader(run), this.filler.subarray(0, 4), marker, this.filler.subarray(12)];
   }
 }
 
