@@ -14,6 +14,7 @@ import { ConnectionWatch } from './http/connections.js';
 import { ingestCors } from './http/cors.js';
 import { PlaybackGate } from './http/gate.js';
 import { IngestLimits } from './http/ingest-limits.js';
+import { MemoryReclaimer } from './memory.js';
 
 export interface OriginDeps {
   readonly logger?: Logger;
@@ -126,6 +127,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     playback: new ConnectionWatch(playback, http.stalledWriteMs, now, () => metrics.connectionsCut.inc({ listener: 'playback', reason: 'stalled' })),
     ingest: new ConnectionWatch(ingest, http.stalledWriteMs, now, () => metrics.connectionsCut.inc({ listener: 'ingest', reason: 'stalled' })),
   };
+  const reclaimer = new MemoryReclaimer(now);
   const hooks: (() => Promise<void>)[] = [];
   let sweeper: NodeJS.Timeout | undefined;
   let demo: LoopingSource | undefined;
@@ -164,6 +166,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
           watches.playback.sweep();
           watches.ingest.sweep();
           ingestLimits.sweep();
+          reclaimer.sweep(streams.store.bytes);
         }
       }, 100);
       sweeper.unref();
