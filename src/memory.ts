@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
  */
 export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '4096',
+  MALLOC_MMAP_THRESHOLD_: '65536',
   MALLOC_MMAP_MAX_: '32768',
   MALLOC_TRIM_THRESHOLD_: '131072',
 };
@@ -34,34 +34,37 @@ function fullGc(): Gc | null {
 
 /**
  * Gives memory back once streams are gone. Their segments are Buffers whose memory V8 frees only
- * when it collects their wrappers, and once the load that made them has stopped nothing makes it
- * collect: their bytes would stay resident for good. When the media held has dropped by at least
- * `minBytes` below its high mark and stayed down for `quietMs` (junk streams aged out, a big
- * stream ended), one full collection runs: tens of milliseconds, rarely.
+ * when it collects their wrappers; under load it does so by itself, but once the load that made
+ * them has stopped nothing makes it collect, and their bytes would stay resident for good. So
+ * `quietMs` after the last stream was removed, with no upload started for as long, one full
+ * collection runs (tens of milliseconds, only after streams went away and the load with them).
  */
 export class MemoryReclaimer {
-  private high = 0;
-  private last = 0;
-  private droppedAt = 0;
+  private dueAt = 0;
   collections = 0;
 
   constructor(
     private readonly now: () => number,
-    private readonly minBytes = 8 << 20,
     private readonly quietMs = 3000,
   ) {}
 
-  /** Call about once a second with the bytes of media held now. */
-  sweep(heldBytes: number): void {
-    const now = this.now();
-    if (heldBytes < this.last) this.droppedAt = now;
-    this.last = heldBytes;
-    this.high = Math.max(this.high, heldBytes);
-    if (this.high - heldBytes < this.minBytes || now - this.droppedAt < this.quietMs) return;
-    this.high = heldBytes;
+  /** A stream was removed: collect once no other has been for `quietMs`. */
+  streamRemoved(): void {
+    this.dueAt = this.now() + this.quietMs;
+  }
+
+  /** Call about once a second, with whether uploads arrived in the last `quietMs` (then V8 collects by itself); true when it collected. */
+  sweep(busy = false): boolean {
+    if (this.dueAt === 0 || this.now() < this.dueAt) return false;
+    if (busy) {
+      this.dueAt = this.now() + this.quietMs;
+      return false;
+    }
+    this.dueAt = 0;
     const collect = fullGc();
-    if (!collect) return;
+    if (!collect) return false;
     collect();
     this.collections++;
+    return true;
   }
 }

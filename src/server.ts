@@ -128,6 +128,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     ingest: new ConnectionWatch(ingest, http.stalledWriteMs, now, () => metrics.connectionsCut.inc({ listener: 'ingest', reason: 'stalled' })),
   };
   const reclaimer = new MemoryReclaimer(now);
+  streams.removed.subscribe(() => reclaimer.streamRemoved());
   const hooks: (() => Promise<void>)[] = [];
   let sweeper: NodeJS.Timeout | undefined;
   let demo: LoopingSource | undefined;
@@ -166,7 +167,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
           watches.playback.sweep();
           watches.ingest.sweep();
           ingestLimits.sweep();
-          reclaimer.sweep(streams.store.bytes);
+          if (reclaimer.sweep(now() - ingestLimits.lastUploadAtMs < 3000)) logger.info({ external: process.memoryUsage().external, rss: process.memoryUsage.rss() }, 'memory of removed streams collected');
         }
       }, 100);
       sweeper.unref();

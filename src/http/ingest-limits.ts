@@ -65,12 +65,16 @@ export class IngestLimits {
     this.total = new TokenBucket(config.totalChunksPerSecond, config.totalChunkBurst, now());
   }
 
+  /** When the last upload started (ms). */
+  lastUploadAtMs = 0;
+
   get pendingBytes(): number {
     return this.pendingTotal;
   }
 
   /** The hooks of one request to `/live/{stream}/…` from `client`. */
   pass(stream: string, client: string): IngestPass {
+    this.lastUploadAtMs = this.now();
     let held = 0;
     const claimed = new Set<string>();
     return {

@@ -139,10 +139,11 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
   const answer = (): boolean => {
     const seg = main.findSegment(msn);
     if (!seg) {
-      // Held for the next segment, and its track ended meanwhile: it will never exist.
-      if (!holding || (!stream.ended && main.state !== 'ended')) return false;
+      // Held for the next segment, and its track ended or went past it meanwhile: it will never exist.
+      const past = main.lastMsn !== null && main.lastMsn >= msn;
+      if (!holding || (!stream.ended && main.state !== 'ended' && !past)) return false;
       ctx.metrics.mediaNotFound.inc({ reason: 'future' });
-      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' will not exist: the track ended`), CacheControl.shortError);
+      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' will not exist: the track ${past ? 'went past it' : 'ended'}`), CacheControl.shortError);
       return true;
     }
     if (seg.state === 'gap') {

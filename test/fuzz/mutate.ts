@@ -39,7 +39,8 @@ const U32_EDGES = [0, 1, 7, 8, 9, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff
 
 function boxesOf(body: Buffer, types?: readonly string[]): BoxAt[] {
   const all = walk(body);
-  return types ? all.filter((b) => types.includes(b.type)) : all;
+  // A full box whose version/flags and first field do not fit (a flooded empty trun) has no layout to patch.
+  return types ? all.filter((b) => types.includes(b.type) && b.end - b.payload >= 8) : all;
 }
 
 /** Replaces `target`'s bytes with `replacement`, fixing the 32-bit sizes of its ancestors. */
