@@ -186,7 +186,8 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
       await Promise.all([close(playback), close(ingest)]);
     },
     async shutdown() {
-      const started = now();
+      // Real time: the grace is a promise to the process manager, whatever clock the timeline runs on.
+      const started = Date.now();
       // No new connection; idle keep-alive ones close now, the others after their response.
       const closed = Promise.all([
         new Promise<void>((resolve) => (playback.listening ? playback.close(() => resolve()) : resolve())),
@@ -195,8 +196,8 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
       playbackHandler.releaseAll();
       const deadline = started + http.shutdownGraceMs;
       // Growing responses finish with their segment while the uploads go on, until the deadline.
-      while (playbackHandler.open() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      logger.info({ open: playbackHandler.open(), ms: now() - started }, playbackHandler.open() > 0 ? 'shutdown: cutting what is still open' : 'shutdown: every response finished');
+      while (playbackHandler.open() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      logger.info({ open: playbackHandler.open(), ms: Date.now() - started }, playbackHandler.open() > 0 ? 'shutdown: cutting what is still open' : 'shutdown: every response finished');
       demo?.stop();
       if (sweeper) clearInterval(sweeper);
       // Uploads cut here interrupt their tracks: readers of a growing segment see it aborted.

@@ -40,14 +40,13 @@ export class CorsPolicy {
   }
 
   /**
-   * Answers OPTIONS: a preflight (`Access-Control-Request-Method`) gets the allowed methods and
-   * request headers when its origin is allowed, only `Vary` otherwise (the browser then refuses);
-   * a plain OPTIONS gets `Allow`. Always 204, never cached by a shared cache for another origin.
+   * Answers OPTIONS: the allowed methods and request headers when the origin is allowed (a
+   * preflight), only `Allow` and `Vary` otherwise (the browser then refuses). Always 204.
    */
   preflight(req: IncomingMessage, res: ServerResponse): void {
     const cors = this.headersFor(req);
     const headers: Record<string, string> = { ...(cors.headers as Record<string, string>), Allow: this.methods, 'Content-Length': '0' };
-    if (req.headers['access-control-request-method'] !== undefined && cors.headers['Access-Control-Allow-Origin'] !== undefined) {
+    if (cors.headers['Access-Control-Allow-Origin'] !== undefined) {
       headers['Access-Control-Allow-Methods'] = this.methods;
       headers['Access-Control-Allow-Headers'] = this.allowHeaders;
       headers['Access-Control-Max-Age'] = '86400';

@@ -51,7 +51,8 @@ export class IngestLimits {
   private pendingTotal = 0;
   private readonly pendingByStream = new Map<string, number>();
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly total: TokenBucket;
+  /** Made on the first chunk: the clock may not run before the origin starts. */
+  private total: TokenBucket | null = null;
   private readonly sizes = new WeakMap<Stream, { at: number; bytes: number }>();
   private readonly leases = new Map<string, Lease>();
 
@@ -61,9 +62,7 @@ export class IngestLimits {
     private readonly now: () => number,
     private readonly idleTimeoutMs: number,
     private readonly onRefused: (limit: IngestLimit, scope: 'stream' | 'global') => void = () => {},
-  ) {
-    this.total = new TokenBucket(config.totalChunksPerSecond, config.totalChunkBurst, now());
-  }
+  ) {}
 
   /** When the last upload started (ms). */
   lastUploadAtMs = 0;
@@ -138,6 +137,7 @@ export class IngestLimits {
       this.onRefused('chunk-rate', 'stream');
       throw new OriginError('RATE_LIMITED', `stream '${stream.name}' pushes more than ${this.config.chunksPerSecond} chunks per second`);
     }
+    this.total ??= new TokenBucket(this.config.totalChunksPerSecond, this.config.totalChunkBurst, now);
     if (!this.total.take(1, now)) {
       this.onRefused('chunk-rate', 'global');
       throw new OriginError('OVERLOADED', `the origin takes at most ${this.config.totalChunksPerSecond} chunks per second`);

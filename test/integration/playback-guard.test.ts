@@ -170,7 +170,6 @@ describe('CORS', () => {
       const plain = await rawRequest(portOf(o.playback), 'OPTIONS /live/c/master.m3u8 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
       assert.equal(plain.status, 204);
       assert.equal(plain.headers.allow, 'GET, HEAD, OPTIONS');
-      assert.equal(plain.headers['access-control-allow-methods'], undefined);
     } finally {
       await o.stop();
     }
