@@ -17,6 +17,7 @@ import { headerSet, prepare, sendBuffers, sendError, sendLive, sendPrepared, typ
 import type { WaiterList } from './waiters.js';
 import { guarded, type FaultSink } from './guard.js';
 import { LIVE, reachesEdge, type ViewRequest } from '../dvr/view.js';
+import type { HeldRequests } from './limits.js';
 
 export interface HlsContext extends FaultSink {
   readonly metrics: Metrics;
@@ -24,6 +25,8 @@ export interface HlsContext extends FaultSink {
   readonly playlists: RenderedCache;
   readonly partAddressing: PartAddressing;
   readonly waiters: (track: Track) => WaiterList;
+  /** Slots for held requests (global and per client): a request past them gets 503. */
+  readonly holds: HeldRequests;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -103,6 +106,7 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
     return sendError(req, res, new OriginError('BAD_REQUEST', decision.message), CacheControl.blockingError(ll.targetDuration));
   }
   if (decision.kind === 'now') return sendPlaylist(req, res, first, blocking());
+  ctx.holds.admit(req, res);
   const started = ctx.now();
   const leave = ctx.waiters(track).add(
     started + holdLimitMs(stream),
@@ -118,6 +122,11 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
       ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
       ctx.metrics.hlsBlockingRejections.inc({ status: '503', reason: 'hold-timeout' });
       sendError(req, res, new OriginError('NOT_READY', `playlist of '${track.name}' did not reach ${decision.target.msn}${decision.target.part === null ? '' : `.${decision.target.part}`} within three target durations`), CacheControl.noStore);
+    }),
+    // Shutting down: the playlist as it is, not to be cached under the blocking URL.
+    guarded(ctx, 'held-request', req, res, undefined, () => {
+      res.off('close', leave);
+      sendPlaylist(req, res, render()!, CacheControl.noStore);
     }),
   );
   res.on('close', leave);
@@ -236,6 +245,7 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
     for (const leave of leaves) leave();
     res.off('close', leaveAll);
   };
+  ctx.holds.admit(req, res);
   const deadline = ctx.now() + holdLimitMs(stream);
   for (const track of list) {
     leaves.push(
@@ -252,6 +262,13 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
           leaveAll();
           ctx.metrics.mediaNotFound.inc({ reason: 'future' });
           sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
+        }),
+        // Shutting down: a 503 that a CDN retries on the other origin.
+        guarded(ctx, 'held-request', req, res, undefined, () => {
+          if (done) return;
+          leaveAll();
+          res.setHeader('Retry-After', '1');
+          sendError(req, res, new OriginError('OVERLOADED', 'the origin is shutting down'), CacheControl.noStore);
         }),
       ),
     );

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CORS_HEADERS, prepare, sendPrepared, type Prepared } from './respond.js';
+import { corsHeaders, prepare, sendPrepared, type Prepared } from './respond.js';
+import { policyOf, type ManifestKind } from './request-policy.js';
 
 /**
  * A rendered manifest (playlist, MPD, HESP JSON): its bytes, their gzip made on first demand, and
@@ -95,14 +96,23 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
   return false;
 }
 
+const MANIFEST_KINDS: Record<string, ManifestKind> = {
+  'application/vnd.apple.mpegurl': 'hls',
+  'application/dash+xml': 'mpd',
+  'application/vnd.theo.hesp+json; charset=utf-8': 'hesp',
+};
+
 /**
  * Sends a rendered manifest: 304 when the client already has these bytes (If-None-Match), else
  * the prepared 200 (identity or gzip), both with the ETag.
  */
 export function sendRendered(req: IncomingMessage, res: ServerResponse, rendered: Rendered, contentType: string, cacheControl: string): void {
+  // A signed-URL token that came in the query is passed on to every URI of the manifest.
+  const tokenize = policyOf(req).manifest;
+  if (tokenize) rendered = tokenize(MANIFEST_KINDS[contentType] ?? 'hls', rendered);
   const etag = rendered.etag;
   if (noneMatch(req.headers['if-none-match'], etag)) {
-    res.writeHead(304, { ...CORS_HEADERS, 'Content-Type': contentType, 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' });
+    res.writeHead(304, { ...corsHeaders(req), 'Content-Type': contentType, 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' });
     res.end();
     return;
   }

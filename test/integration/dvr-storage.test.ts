@@ -188,7 +188,7 @@ describe('DVR storage', () => {
   it('kill -9 while writing: the restart serves every whole record byte-identical at the same URLs, drops a torn one, and the stream goes on', async () => {
     const dir = tempDir('crash');
     const args = ['--dvr-window', '7200', '--data-dir', dir, '--window', '30'];
-    let origin: ChildOrigin = await startChildOrigin(args);
+    let origin: ChildOrigin = await startChildOrigin({ args });
     cleanups.push(() => void origin.kill());
     const t0 = Math.floor(Date.now() / 1000) - 400;
     const feeder = new HttpFeeder(origin.ingest, 'crash', loadTracks(LADDER), t0, { keep: false });
@@ -207,8 +207,7 @@ describe('DVR storage', () => {
     // The push goes on at full speed (the origin is writing) and the origin dies mid-write.
     const burst = feeder.pushUntil(330).catch(() => {});
     await sleep(150);
-    origin.kill('SIGKILL');
-    await origin.exited;
+    await origin.kill();
     await burst;
     feeder.abort();
     // And a record torn by the crash at the end of an index, with media bytes after the last whole one.
@@ -219,7 +218,7 @@ describe('DVR storage', () => {
     appendFileSync(join(vdir, idx.replace('.idx', '.cmf')), Buffer.alloc(5000, 0xcd));
 
     const restartedAt = Date.now();
-    origin = await startChildOrigin(args);
+    origin = await startChildOrigin({ args });
     const restored = origin.logs().find((l) => l.msg === 'DVR restored')!;
     assert.ok(restored, 'a DVR restored line');
     assert.equal(restored.streams, 1);
