@@ -26,7 +26,7 @@ async function startWithLogs(overrides: ConfigInput): Promise<{ origin: Origin; 
       done();
     },
   });
-  const config = parseConfig({ ...overrides, playback: { host: '127.0.0.1', port: 0 }, ingest: { host: '127.0.0.1', port: 0, ...overrides.ingest }, demo: { enabled: false }, log: { level: 'warn' } });
+  const config = parseConfig({ ...overrides, playback: { host: '127.0.0.1', port: 0 }, ingest: { host: '127.0.0.1', port: 0, ...overrides.ingest }, demo: { enabled: false }, dvr: { windowSeconds: 0 }, log: { level: 'warn' } });
   const origin = createOrigin(config, { logger: createLogger('warn', sink) });
   const { playbackPort, ingestPort } = await origin.start();
   return { origin, playback: `http://127.0.0.1:${playbackPort}`, ingest: `http://127.0.0.1:${ingestPort}`, lines };
@@ -113,8 +113,11 @@ describe('ingest authentication: every ingest shape, with and without the token'
   it('takes ffmpeg -headers "Authorization: Bearer …", and ffmpeg without it is refused', async () => {
     const args = (headers: string[]): string[] => ['-i', FIXTURES + 'ladder/v180.mp4', '-c', 'copy', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', ...headers, '-method', 'PUT', `${o.ingest}/live/ff/v180.mp4`];
     const refused = ffmpeg(args([]));
-    assert.notEqual(await refused.exited, 0);
+    // ffmpeg 5.1 does not read the answer to a PUT (http_shutdown only drains it): whether it exits
+    // non-zero depends on whether the 401 and the close came before it had written everything.
+    await refused.exited;
     assert.equal(o.origin.streams.get('ff'), undefined);
+    assert.ok(o.lines.some((l) => l.msg === 'ingest rejected' && l.status === 401 && String(l.url).startsWith('/live/ff/')), 'the origin refused it with 401');
     const ok = ffmpeg(args(['-headers', `Authorization: Bearer ${TOKEN}`]));
     assert.equal(await ok.exited, 0, ok.stderr());
     assert.ok(o.origin.streams.get('ff')?.hasMedia());
