@@ -5,6 +5,7 @@
  *   master.m3u8, master-lhls.m3u8, master-ts.m3u8   multivariant playlists
  *   manifest.mpd, hesp.json                          DASH, HESP
  *   {track}/index.m3u8 | lhls.m3u8 | ts.m3u8         LL-HLS, L-HLS, MPEG-TS media playlists
+ *   {track}/iframes.m3u8 | iframes-lhls.m3u8         I-frame playlists (of master.m3u8, master-lhls.m3u8)
  *   {track}/{tag}/init-{id}.mp4                      CMAF header
  *   {track}/{tag}/{msn}.m4s                          segment
  *   {track}/{tag}/{msn}.{part}.m4s                   partial segment
@@ -14,6 +15,8 @@
 import { OriginError } from './errors.js';
 
 export type PlaylistFlavor = 'll-hls' | 'l-hls' | 'ts';
+/** The multivariant playlists that carry I-frame variants (fMP4 ones). */
+export type IframeFlavor = 'll-hls' | 'l-hls';
 
 export type PlaybackTarget =
   | { readonly kind: 'utc' | 'health' | 'metrics' }
@@ -21,6 +24,7 @@ export type PlaybackTarget =
   | { readonly kind: 'master'; readonly stream: string; readonly flavor: PlaylistFlavor }
   | { readonly kind: 'mpd' | 'hesp'; readonly stream: string }
   | { readonly kind: 'playlist'; readonly stream: string; readonly track: string; readonly flavor: PlaylistFlavor }
+  | { readonly kind: 'iframes'; readonly stream: string; readonly track: string; readonly flavor: IframeFlavor }
   | { readonly kind: 'segment' | 'ts'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number }
   | { readonly kind: 'part'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number; readonly part: number }
   | { readonly kind: 'init'; readonly stream: string; readonly track: string; readonly tag: string; readonly id: string }
@@ -32,6 +36,8 @@ const MASTERS: Record<string, PlaylistFlavor> = { 'master.m3u8': 'll-hls', 'mast
 const PLAYLISTS: Record<string, PlaylistFlavor> = { 'index.m3u8': 'll-hls', 'lhls.m3u8': 'l-hls', 'ts.m3u8': 'ts' };
 const PLAYLIST_FILE: Record<PlaylistFlavor, string> = { 'll-hls': 'index.m3u8', 'l-hls': 'lhls.m3u8', ts: 'ts.m3u8' };
 const MASTER_FILE: Record<PlaylistFlavor, string> = { 'll-hls': 'master.m3u8', 'l-hls': 'master-lhls.m3u8', ts: 'master-ts.m3u8' };
+const IFRAME_PLAYLISTS: Record<string, IframeFlavor> = { 'iframes.m3u8': 'll-hls', 'iframes-lhls.m3u8': 'l-hls' };
+const IFRAME_FILE: Record<IframeFlavor, string> = { 'll-hls': 'iframes.m3u8', 'l-hls': 'iframes-lhls.m3u8' };
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TAG = /^[0-9a-z]{1,16}$/;
@@ -57,7 +63,7 @@ export function parsePlaybackPath(path: string): PlaybackTarget {
   const [, , stream, a, b, file] = parts;
   if (parts.length < 4 || parts.length > 6 || !stream || !NAME.test(stream)) throw notFound(path);
   if (parts.length === 4) {
-    const flavor = MASTERS[a!];
+    const flavor = Object.hasOwn(MASTERS, a!) ? MASTERS[a!] : undefined;
     if (flavor) return { kind: 'master', stream, flavor };
     if (a === 'manifest.mpd') return { kind: 'mpd', stream };
     if (a === 'hesp.json') return { kind: 'hesp', stream };
@@ -66,8 +72,10 @@ export function parsePlaybackPath(path: string): PlaybackTarget {
   const track = a!;
   if (!NAME.test(track)) throw notFound(path);
   if (parts.length === 5) {
-    const flavor = PLAYLISTS[b!];
+    const flavor = Object.hasOwn(PLAYLISTS, b!) ? PLAYLISTS[b!] : undefined;
     if (flavor) return { kind: 'playlist', stream, track, flavor };
+    const iframes = Object.hasOwn(IFRAME_PLAYLISTS, b!) ? IFRAME_PLAYLISTS[b!] : undefined;
+    if (iframes) return { kind: 'iframes', stream, track, flavor: iframes };
     throw notFound(path);
   }
   const tag = b!;
@@ -104,6 +112,8 @@ export function playbackPath(t: PlaybackTarget): string {
       return `/live/${t.stream}/hesp.json`;
     case 'playlist':
       return `/live/${t.stream}/${mediaPlaylistUri(t.track, t.flavor)}`;
+    case 'iframes':
+      return `/live/${t.stream}/${iframePlaylistUri(t.track, t.flavor)}`;
     case 'segment':
       return `/live/${t.stream}/${t.track}/${segmentUri(t.tag, t.msn)}`;
     case 'ts':
@@ -127,6 +137,11 @@ export function masterUri(flavor: PlaylistFlavor): string {
 /** A media playlist, relative to `/live/{stream}/` (the multivariant playlist's directory). */
 export function mediaPlaylistUri(track: string, flavor: PlaylistFlavor = 'll-hls'): string {
   return `${track}/${PLAYLIST_FILE[flavor]}`;
+}
+
+/** An I-frame playlist, relative to `/live/{stream}/`. */
+export function iframePlaylistUri(track: string, flavor: IframeFlavor): string {
+  return `${track}/${IFRAME_FILE[flavor]}`;
 }
 
 /** Another rendition's media playlist, relative to a media playlist. */

@@ -3,6 +3,7 @@ import { measureBitrate } from '../timeline/bitrate.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, tag } from './attributes.js';
+import { iframeStreamInfs } from './iframe-playlist.js';
 import { FMP4_VERSION, LL_HLS_VERSION, TS_VERSION } from './media-playlist.js';
 import { mediaPlaylistUri, type PlaylistFlavor } from '../urls.js';
 
@@ -57,6 +58,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
         lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, flavor) + suffix);
       }
     }
+    lines.push(...iframeStreamInfs(videos, flavor, suffix));
   } else {
     for (const g of groups) {
       for (const t of g.tracks) {

@@ -31,7 +31,7 @@ export interface HlsContext extends FaultSink {
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 
-function targetDuration(stream: Stream): number {
+export function targetDuration(stream: Stream): number {
   return stream.targetDuration ?? Math.ceil(stream.options.targetDuration);
 }
 
@@ -44,12 +44,12 @@ function contentType(track: Track): string {
   return track.kind === 'video' ? 'video/mp4' : 'audio/mp4';
 }
 
-function notReady(req: IncomingMessage, res: ServerResponse, what: string): void {
+export function notReady(req: IncomingMessage, res: ServerResponse, what: string): void {
   res.setHeader('Retry-After', '1');
   sendError(req, res, new OriginError('NOT_YET', `${what} has no complete segment yet`), CacheControl.notYet);
 }
 
-function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rendered, cacheControl: string): void {
+export function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rendered, cacheControl: string): void {
   sendRendered(req, res, playlist, PLAYLIST_TYPE, cacheControl);
 }
 

@@ -13,6 +13,7 @@ import { CacheControl } from './cache-policy.js';
 import { RenderedCache } from './rendered-cache.js';
 import { sendMpd, type DashContext } from './dash-routes.js';
 import { sendInit, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, sendSimplePlaylist, type HlsContext } from './hls-routes.js';
+import { sendIframePlaylist } from './iframe-routes.js';
 import { sendTsSegment, TsCache } from './ts-routes.js';
 import { sendHespManifest, sendHespPacket, type HespContext } from './hesp-routes.js';
 import { sendBuffer, sendError } from './respond.js';
@@ -163,6 +164,10 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         route = 'playlist';
         if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, query, view());
         return sendSimplePlaylist(hls, req, res, stream, track, target.flavor, view());
+      }
+      if (target.kind === 'iframes') {
+        route = 'playlist';
+        return sendIframePlaylist(hls, req, res, stream, track, target.flavor, view());
       }
       if (target.tag !== stream.tag) {
         throw new OriginError('NOT_FOUND', `'${target.tag}' is not the current instance of stream '${stream.name}' (${stream.tag})`);

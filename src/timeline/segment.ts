@@ -20,6 +20,18 @@ export interface Chunk {
   readonly arrivalMs: number;
 }
 
+/**
+ * A sync sample of a segment, as an I-frame playlist addresses it: its `moof` and its `mdat` up
+ * to the end of the sync sample (the first sample of that moof).
+ */
+export interface Keyframe {
+  /** Offset of the moof in the segment. */
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  /** Decode time of the sample, in track ticks on the stream's timeline. */
+  readonly time: number;
+}
+
 /** An LL-HLS Partial Segment: whole chunks, never longer than the part target. */
 export class Part {
   chunks: Chunk[] = [];
@@ -39,6 +51,7 @@ export class Part {
 export type SegmentState = 'open' | 'complete' | 'gap';
 
 // Shared by every segment that let its records go (thousands in a DVR): frozen, never pushed to.
+const NO_KEYFRAMES = Object.freeze([]) as unknown as Keyframe[];
 const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
 const NO_PARTS = Object.freeze([]) as unknown as Part[];
 
@@ -75,6 +88,8 @@ export class Segment {
   baseMediaDecodeTime: bigint | null = null;
   /** The first sample is a sync sample (kept when the chunk records are let go). */
   independent = false;
+  /** Its sync samples, oldest first (kept when the chunk records go); null until read back for a segment restored from the DVR index (then the first only). */
+  keyframes: Keyframe[] | null = [];
   private size = 0;
 
   constructor(
@@ -102,6 +117,7 @@ export class Segment {
     s.baseMediaDecodeTime = r.gap ? null : r.baseMediaDecodeTime;
     s.independent = r.independent;
     s.truncated = r.truncated;
+    s.keyframes = r.gap ? NO_KEYFRAMES : null;
     return s;
   }
 
@@ -115,6 +131,7 @@ export class Segment {
   lose(): void {
     this.state = 'gap';
     this.size = 0;
+    this.keyframes = NO_KEYFRAMES;
     this.chunks = NO_CHUNKS;
     this.parts = NO_PARTS;
   }
@@ -124,6 +141,7 @@ export class Segment {
     s.duration = duration;
     s.state = 'gap';
     s.body = null;
+    s.keyframes = NO_KEYFRAMES;
     s.chunks = NO_CHUNKS;
     s.parts = NO_PARTS;
     return s;
@@ -133,8 +151,9 @@ export class Segment {
     return this.size;
   }
 
-  /** A chunk of the segment in production: its bytes are appended to the growing body. */
-  append(chunk: Chunk): void {
+  /** A chunk of the segment in production: its bytes are appended to the growing body; `keyframe` when it starts with a sync sample. */
+  append(chunk: Chunk, keyframe?: Keyframe): void {
+    if (keyframe) this.keyframes!.push(keyframe);
     if (this.chunks.length === 0) this.independent = chunk.independent;
     this.chunks.push(chunk);
     this.size += chunk.byteLength;
@@ -167,6 +186,7 @@ export class Segment {
     // Lists grown by push keep spare capacity: copies are exact.
     this.chunks = this.chunks.slice();
     this.parts = this.parts.slice();
+    if (this.keyframes) this.keyframes = this.keyframes.slice();
     for (const p of this.parts) p.chunks = p.chunks.slice();
     return bytes;
   }

@@ -3,7 +3,7 @@ import { isSyncSample } from '../isobmff/fragment.js';
 import { joinAdjacent, runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
 import { prftWallMs } from './clock.js';
 import type { Anchor, TrackHost, TrackView } from './host.js';
-import { Part, Segment, type Chunk } from './segment.js';
+import { Part, Segment, type Chunk, type Keyframe } from './segment.js';
 import type { SegmentIndex } from './segment-index.js';
 import { storeKey } from './store.js';
 
@@ -190,7 +190,8 @@ export class Segmenter {
     const slice = from === 0 && to === run.durations.length ? run : sliceRun(run, from, to, byteStart, ticksBefore);
     // Every chunk gets a moof of ours (the encoder's is not trusted, and mfhd must follow one rule).
     const header = writeRunHeader({ ...slice, sequenceNumber: sequenceNumberAt(startTime, this.track.timescale) });
-    const data = joinAdjacent([...(from === 0 ? chunk.prefix : []), header, slice.payload]);
+    const prefix = from === 0 ? chunk.prefix : [];
+    const data = joinAdjacent([...prefix, header, slice.payload]);
     let byteLength = 0;
     for (const b of data) byteLength += b.length;
     const c: Chunk = {
@@ -214,7 +215,14 @@ export class Segmenter {
     part.duration += c.duration;
     part.byteLength += byteLength;
     seg.duration = startTime + c.duration - seg.startTime;
-    seg.append(c);
+    let keyframe: Keyframe | undefined;
+    if (c.independent) {
+      // The moof (after any prft/emsg), its mdat header and the sync sample: what an I-frame entry addresses.
+      let prefixLength = 0;
+      for (const b of prefix) prefixLength += b.length;
+      keyframe = { byteOffset: c.byteOffset + prefixLength, byteLength: header.length + slice.sizes[0]!, time: startTime };
+    }
+    seg.append(c, keyframe);
   }
 
   closePart(): void {
@@ -255,6 +263,7 @@ export class Segmenter {
       seg.state = 'gap';
       seg.chunks = [];
       seg.parts = [];
+      seg.keyframes = [];
     }
     this.listChanged = true;
   }

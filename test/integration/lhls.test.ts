@@ -24,7 +24,7 @@ describe('L-HLS (EXT-X-PREFETCH)', () => {
 
   it('lists complete segments, then the segment in production and the next one as prefetch segments', async () => {
     const master = parseMaster(await getText(`${o.playback}/live/lh/master-lhls.m3u8`));
-    assert.deepEqual(master.variants.map((v) => v.uri), ['av-v1/lhls.m3u8']);
+    assert.deepEqual(master.variants.map((v) => v.uri), ['av-v1/lhls.m3u8', 'av-v1/iframes-lhls.m3u8']);
     assert.equal(master.variants[0]!.audio[0]!.uri, 'av-a2/lhls.m3u8');
     const text = await getText(`${o.playback}/live/lh/av-v1/lhls.m3u8`);
     const pl = parseMedia(text);
