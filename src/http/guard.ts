@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { OriginError } from '../errors.js';
 import { sendError } from './respond.js';
 
 export interface FaultSink {
@@ -35,7 +36,9 @@ export function guarded<A extends unknown[], R>(
     try {
       return fn(...args);
     } catch (err) {
-      reportFault(sink, site, err, { url: req.url });
+      // A refusal the code meant (a reader that fell out of the window): that request's answer, not a fault.
+      if (err instanceof OriginError) sink.logger.warn({ url: req.url, site, reason: err.message }, 'response ended early');
+      else reportFault(sink, site, err, { url: req.url });
       try {
         sendError(req, res, err);
       } catch {

@@ -1,3 +1,4 @@
+import { OriginError } from '../errors.js';
 import { LiveBody } from './live-body.js';
 import type { StoreKey } from './store.js';
 
@@ -231,7 +232,8 @@ export class SegmentBytes {
 
   private stored(): Buffer {
     this.whole ??= this.completed() ?? null;
-    if (!this.whole) throw new Error(`segment ${this.segment.msn}: its bytes are no longer in memory`);
+    // A reader so slow that the segment left the window (and the memory) before it was read.
+    if (!this.whole) throw new OriginError('GONE', `segment ${this.segment.msn} left the window before this response had read it`);
     return this.whole;
   }
 
