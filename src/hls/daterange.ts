@@ -37,8 +37,10 @@ function breakEnd(stream: Stream, out: Cue): number {
 export function cueTagLines(stream: Stream, track: Track, s: Segment, mode: CueTags): string[] {
   const cues = stream.cues;
   if (cues.all.length === 0) return [];
-  const start = s.startTime / s.timescale;
-  const end = s.endTime / s.timescale;
+  // The stream's boundaries, not this track's samples: every rendition (audio frames end a little
+  // off the video's) puts a cue on the same segment number.
+  const start = stream.grid.get(s.msn)?.time ?? s.startTime / s.timescale;
+  const end = stream.grid.get(s.msn + 1)?.time ?? s.endTime / s.timescale;
   const lines: string[] = [];
   const legacy = mode === 'daterange+cue-out';
   let cueIn = false;

@@ -91,6 +91,11 @@ export class CueList {
     return this.list.some((c) => c.time > from + TOLERANCE && c.time <= to + TOLERANCE);
   }
 
+  /** Time of the first cue after `time` (a splice point still ahead of a boundary at `time`). */
+  nextAfter(time: number): number | undefined {
+    return this.list.find((c) => c.time > time + TOLERANCE)?.time;
+  }
+
   /** The out an in closes (the newest out with its id before it). */
   outFor(cue: Cue): Cue | undefined {
     let found: Cue | undefined;

@@ -126,9 +126,10 @@ export class Segmenter {
     }
     if (!mayLead && !forced) return 0;
     const slot = this.slotMsn(raw);
-    // A SCTE-35 splice point since the segment began: the segment starts at this sync sample, so
-    // an ad replaces whole segments. A function of the media and the cues, like the slots.
-    const splice = sync && host.cueSplitsWithin(open.startTime / ts, tSec + d / ts / 2);
+    // A SCTE-35 splice point since the segment began (half a sample after its start: one at its
+    // start is its own): a segment starts at this sync sample, so an ad replaces whole segments.
+    // A function of the media and the cues, like the slots.
+    const splice = sync && host.cueSplitsWithin((open.startTime + d / 2) / ts, tSec + d / ts / 2);
     // A new slot since the segment's own start (after a splice, numbers run one ahead of slots).
     if (this.jumpPending || forced || slot > this.openSlot || splice) {
       const disc = this.jumpPending;

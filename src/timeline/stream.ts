@@ -386,7 +386,10 @@ export class Stream implements TrackHost {
     }
     if (!any) return Infinity;
     const last = this.grid.last;
-    const earliestNext = last ? this.slotStart(this.msnAtTime(last.time) + 1) - 0.001 : -Infinity;
+    let earliestNext = last ? this.slotStart(this.msnAtTime(last.time) + 1) - 0.001 : -Infinity;
+    // A splice point ahead starts a segment before the next slot does.
+    const splice = last ? this.cues.nextAfter(last.time) : undefined;
+    if (splice !== undefined) earliestNext = Math.min(earliestNext, splice - 0.001);
     return Math.max(video, earliestNext);
   }
 
