@@ -35,7 +35,7 @@ export class Segmenter {
   jumpPending = false;
   /** A segment was completed, or a gap added, since the last look. */
   listChanged = false;
-  /** Slot (as an MSN) of raw media time where the open segment starts. */
+  /** Slot (as an MSN) of raw media time where the open segment starts (its first sample's middle). */
   private openSlot = 0;
 
   constructor(
@@ -76,7 +76,7 @@ export class Segmenter {
           sliceByte = byte;
           continue;
         }
-        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t, chunk, t0, raw);
+        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t, chunk, t0, raw, d);
       } else {
         if (needsSync && sync && i > sliceStart) cut(i);
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
@@ -84,7 +84,7 @@ export class Segmenter {
         if (msn > 0) {
           cut(i);
           this.closeSegment(false);
-          this.startSegment(msn, t, chunk, t0, raw);
+          this.startSegment(msn, t, chunk, t0, raw, d);
         } else {
           const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
           if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
@@ -142,9 +142,10 @@ export class Segmenter {
     return 0;
   }
 
-  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number, raw: bigint): void {
+  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number, raw: bigint, d: number): void {
     const track = this.track;
-    this.openSlot = this.slotMsn(raw);
+    // A segment that follows the grid may start up to half a sample before its boundary: its slot is the boundary's.
+    this.openSlot = this.slotMsn(raw + BigInt(Math.ceil(d / 2)));
     const host = track.host;
     const ts = track.timescale;
     const boundary = host.grid.get(msn);

@@ -7,6 +7,11 @@ import { readInbandEvents } from '../../src/scte35/inband.js';
 import { parseCueRequest } from '../../src/scte35/api.js';
 import { CueList, cueOf } from '../../src/scte35/cue.js';
 import { parseSpliceInfo, splicePts, withPtsAdjustment, writeSpliceInsert, writeTimeSignal } from '../../src/scte35/splice.js';
+import { renderMpd } from '../../src/dash/mpd.js';
+import { renderMediaPlaylist } from '../../src/hls/media-playlist.js';
+import type { IngestSession } from '../../src/ingest/session.js';
+import { Harness, LADDER, loadTracks, LoopSchedule, runBytes, type ScheduledRun } from '../helpers/feed.js';
+import { parseMedia } from '../helpers/hls.js';
 import { scteEmsg } from '../helpers/scte35.js';
 
 // ANSI/SCTE 35 14.2 (splice_insert, with an avail_descriptor) and 14.1 (time_signal with a segmentation_descriptor).
@@ -168,5 +173,57 @@ describe('SCTE-35 cues', () => {
         JSON.stringify(body),
       );
     }
+  });
+});
+
+describe('SCTE-35 on the timeline', () => {
+  const OFFSET = 1_700_000_000;
+  const ladder = loadTracks(LADDER);
+
+  /** The ladder pushed to `until` seconds, `before` boxes written ahead of chosen fragments. */
+  function pushLadder(h: Harness, sessions: Map<string, IngestSession>, schedule: LoopSchedule, until: number, before: (e: ScheduledRun, start: number) => Buffer[] = () => []): void {
+    const start = 1_700_000_000_000;
+    for (const e of schedule.take(until)) {
+      let s = sessions.get(e.track.name);
+      if (!s) {
+        s = h.session('s', e.track.name);
+        s.write(e.track.init);
+        sessions.set(e.track.name, s);
+      }
+      h.nowMs = Math.max(h.nowMs, start + e.end * 1000);
+      for (const b of before(e, Number(e.run.baseMediaDecodeTime) / e.track.timescale - OFFSET)) s.write(b);
+      for (const b of runBytes(e.run)) s.write(b);
+    }
+  }
+
+  it('cuts every rendition at an in-band splice point, warns about a bad section, and renders EXT-X-DATERANGE only by default', () => {
+    const h = new Harness();
+    const sessions = new Map<string, IngestSession>();
+    const schedule = new LoopSchedule(ladder, OFFSET);
+    const out = writeSpliceInsert({ spliceEventId: 3, outOfNetwork: true, ptsTime: ((OFFSET + 3) * 90000) % 2 ** 33, breakDuration: 90000 });
+    const bad = Buffer.from(out);
+    bad[10]! ^= 1;
+    pushLadder(h, sessions, schedule, 8, (e, start) => {
+      if (e.track.name !== 'v360') return [];
+      if (Math.abs(start - 2) < 1e-6) return [scteEmsg(1, { id: 1, section: out, timescale: 90000, presentationTime: BigInt(OFFSET + 3) * 90000n })];
+      if (Math.abs(start - 4) < 1e-6) return [scteEmsg(1, { id: 2, section: bad, timescale: 90000, presentationTime: BigInt(OFFSET + 5) * 90000n })];
+      return [];
+    });
+    const stream = h.registry.get('s')!;
+    assert.equal(stream.cues.all.length, 1);
+    assert.ok(h.warnings.some((w) => /SCTE-35 emsg dropped: splice_info_section CRC_32 does not check/.test(w)), h.warnings.join('\n'));
+    const at = OFFSET + 3 + stream.mediaShiftSeconds;
+    for (const t of stream.tracks.values()) {
+      const starts = t.segments().map((s) => s.startTime / s.timescale);
+      assert.ok(starts.some((x) => Math.abs(x - at) <= 0.011), `${t.name} has a segment starting at the splice point: ${starts.join(' ')}`);
+      const text = renderMediaPlaylist(stream, t, { flavor: 'll-hls', partAddressing: 'uri' })!;
+      parseMedia(text);
+      assert.equal((text.match(/#EXT-X-DATERANGE:ID="splice-3",START-DATE="[^"]+",PLANNED-DURATION=1.000,SCTE35-OUT=0x/g) ?? []).length, 1, text);
+      assert.ok(!text.includes('#EXT-X-CUE'));
+    }
+    const mpd = renderMpd(stream, { mode: 'timeline', targetLatency: 2.5, utcUrl: '/utc' })!;
+    assert.match(mpd, /<EventStream schemeIdUri="urn:scte:scte35:2014:xml\+bin" timescale="90000">/);
+    assert.match(mpd, new RegExp(`<Binary>${out.toString('base64').replace(/[+/]/g, (c) => `\\${c}`)}</Binary>`));
+    assert.equal((mpd.match(/<InbandEventStream schemeIdUri="urn:scte:scte35:2013:bin"\/>/g) ?? []).length, 1, 'on the video AdaptationSet only');
   });
 });
