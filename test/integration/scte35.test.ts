@@ -7,6 +7,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { parseEmsg } from '../../src/isobmff/emsg.js';
 import { parseSpliceInfo, splicePts, withPtsAdjustment, writeSpliceInsert, writeTimeSignal } from '../../src/scte35/splice.js';
 import { fetchMpd, seconds } from '../helpers/dvr.js';
+import { run } from '../helpers/ffmpeg.js';
 import { LADDER, loadTracks } from '../helpers/feed.js';
 import { get, getText, parseMaster, parseMedia, waitFor } from '../helpers/hls.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
@@ -224,6 +225,13 @@ describe('SCTE-35 ad markers', () => {
       assert.deepEqual(withPtsAdjustment(carried.sections[0]!, info.ptsAdjustment - 90000), cue.section, `${cue.name}: the same splice_info_section`);
       assert.equal(splicePts(info), carried.firstVideoPts, `${cue.name}: pts_time + pts_adjustment is the PTS of the splice point`);
       assert.equal(splicePts(info), (pts90(cue.at) + 90000) % 2 ** 33);
+      if (cue === out5) {
+        // ffmpeg's demuxer finds the program's SCTE-35 stream by the CUEI registration and stream_type 0x86.
+        const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,id', '-of', 'json', `${base}/v360/${tsEntry.uri}`]);
+        assert.equal(probe.code, 0, probe.stderr);
+        const found = (JSON.parse(probe.stdout) as { streams: { codec_name?: string; codec_type: string; id: string }[] }).streams;
+        assert.ok(found.some((st) => st.codec_name === 'scte_35' && st.codec_type === 'data' && st.id === '0x102'), probe.stdout);
+      }
     }
 
     // In-band: the emsg stay in the segments that carried them in, one second ahead of the splice
