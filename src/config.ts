@@ -45,6 +45,8 @@ export const ConfigSchema = z
       .object({
         /** LL-HLS parts as their own URIs, or as byte ranges of their segment (one CDN object per segment). */
         partAddressing: z.enum(['uri', 'byterange'], { error: "must be 'uri' or 'byterange'" }).default('uri'),
+        /** SCTE-35 cues as EXT-X-DATERANGE only, or also as the legacy EXT-X-CUE-OUT / -CUE-OUT-CONT / -CUE-IN. */
+        cueTags: z.enum(['daterange', 'daterange+cue-out'], { error: "must be 'daterange' or 'daterange+cue-out'" }).default('daterange'),
       })
       .strict()
       .prefault({}),

@@ -114,7 +114,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     metrics,
     now,
   );
-  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, targetLatency: config.dash.targetLatency, tsCacheBytes: config.mpegts.cacheBytes, statusPage, gate });
+  const playbackHandler: PlaybackHandler = createPlaybackHandler({ streams, metrics, logger, now, partAddressing: config.hls.partAddressing, cueTags: config.hls.cueTags, targetLatency: config.dash.targetLatency, tsCacheBytes: config.mpegts.cacheBytes, statusPage, gate });
   held = () => playbackHandler.held();
   // headersTimeout closes connections that send their head slowly (slowloris); requestTimeout
   // bounds receiving a request, never sending a held or growing response. Connections are

@@ -5,6 +5,7 @@ import type { Track } from '../timeline/track.js';
 import { presentationTimeOffset, segmentsIn, type AddressingMode, type DashPeriod } from '../timeline/periods.js';
 import { dashTemplates } from '../urls.js';
 import { LIVE, type ViewRequest } from '../dvr/view.js';
+import { writeEventStream, writeInbandEventStream } from './events.js';
 import { XmlWriter, xsDateTime, xsDuration, type XmlAttributes } from './xml.js';
 
 export interface MpdOptions {
@@ -131,7 +132,7 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
   // availabilityTimeOffset = segment − chunk duration: segment N is requestable once its first chunk is.
   const ato = Math.max(0, Math.floor((d - maxChunk) * 1000) / 1000);
 
-  const body: { period: DashPeriod; start: number; sets: { set: SetKey; reps: Rep[] }[] }[] = [];
+  const body: { period: DashPeriod; start: number; until: number; sets: { set: SetKey; reps: Rep[] }[] }[] = [];
   let presentationEnd = 0;
   const sets = adaptationSets(stream);
   for (const [pi, period] of live.entries()) {
@@ -157,7 +158,7 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
       }
       if (reps.length > 0) entries.push({ set, reps });
     }
-    if (entries.length > 0) body.push({ period, start, sets: entries });
+    if (entries.length > 0) body.push({ period, start, until: next ? next.start : Infinity, sets: entries });
   }
   if (body.length === 0) return null;
 
@@ -213,11 +214,12 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
     x.close();
   }
 
-  for (const { period, start, sets: entries } of body) {
+  for (const { period, start, until, sets: entries } of body) {
     x.open('Period', [
       ['id', period.id],
       ['start', xsDuration(start - scope.base)],
     ]);
+    writeEventStream(x, stream, start, scope.from, until);
     for (const { set, reps } of entries) {
       const first = reps[0]!.track;
       const setAttrs: XmlAttributes = [
@@ -235,6 +237,7 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
       const previous = period.continues;
       if (previous) x.leaf('SupplementalProperty', [['schemeIdUri', CONTINUITY], ['value', previous]]);
       if (lowLatency) x.leaf('SupplementalProperty', [['schemeIdUri', DVB_LL], ['value', true]]);
+      writeInbandEventStream(x, stream, set.tracks);
       for (const rep of reps) writeRepresentation(x, stream, rep, period, { numbered, lowLatency }, ato, reference === rep.track);
       x.close();
     }

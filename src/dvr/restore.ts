@@ -18,6 +18,15 @@ const savedTrack = z.object({
   compositionShift: z.number(),
   producerReference: prft.nullable(),
 });
+const savedCue = z.object({
+  id: z.string(),
+  type: z.enum(['out', 'in', 'cmd']),
+  time: z.number(),
+  duration: z.number().nullable(),
+  eventId: z.number(),
+  section: z.string().regex(/^([0-9a-f]{2})+$/),
+  source: z.enum(['api', 'inband']),
+});
 const savedStream = z.object({
   version: z.literal(1),
   name: z.string(),
@@ -30,6 +39,7 @@ const savedStream = z.object({
   nominalSegmentDuration: z.number().nullable(),
   periods: z.object({ number: z.array(period), timeline: z.array(period) }),
   tracks: z.record(z.string(), savedTrack),
+  cues: z.object({ cues: z.array(savedCue), inbandTracks: z.array(z.string()) }).optional(),
 });
 
 export interface RestoreReport {

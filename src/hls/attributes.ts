@@ -40,6 +40,12 @@ export class AttributeList {
     return this.add(name, value);
   }
 
+  /** hexadecimal-sequence: `0x` and the bytes, upper case. */
+  hex(name: string, bytes: Buffer): this {
+    if (bytes.length === 0) throw new Error(`${name}: no bytes for a hexadecimal-sequence`);
+    return this.add(name, '0x' + bytes.toString('hex').toUpperCase());
+  }
+
   resolution(name: string, width: number, height: number): this {
     return this.add(name, `${Math.round(width)}x${Math.round(height)}`);
   }

@@ -3,6 +3,7 @@ import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { AttributeList, decimal, tag } from './attributes.js';
 import { hintedPart } from './boundary.js';
+import { cueTagLines, type CueTags } from './daterange.js';
 import { lowLatencyParams } from './low-latency.js';
 import { initUri, partUri, segmentUri, siblingPlaylistUri } from '../urls.js';
 import { LIVE, viewWindow, type ViewRequest } from '../dvr/view.js';
@@ -34,7 +35,7 @@ export type MediaPlaylistOptions =
  * The media playlist of a track, rendered from the timeline as it is now. LL-HLS, L-HLS and the
  * MPEG-TS variant are options of this one renderer. Null until the stream's first segment completes.
  */
-export function renderMediaPlaylist(stream: Stream, track: Track, options: MediaPlaylistOptions, request: ViewRequest = LIVE): string | null {
+export function renderMediaPlaylist(stream: Stream, track: Track, options: MediaPlaylistOptions, request: ViewRequest = LIVE, cueTags: CueTags = 'daterange'): string | null {
   const ll = lowLatencyParams(stream);
   const view = viewWindow(stream, track, request.view);
   const listed = view.segments;
@@ -89,6 +90,7 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
       mapped = s.initId;
     }
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`);
+    lines.push(...cueTagLines(stream, track, s, cueTags));
   };
 
   if (options.flavor === 'ts') {

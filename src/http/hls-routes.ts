@@ -4,6 +4,7 @@ import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls
 import { endsWithBareHint } from '../hls/boundary.js';
 import { lowLatencyParams } from '../hls/low-latency.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
+import type { CueTags } from '../hls/daterange.js';
 import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
 import type { Metrics } from '../metrics.js';
 import type { Segment, SegmentBytes } from '../timeline/segment.js';
@@ -24,6 +25,7 @@ export interface HlsContext extends FaultSink {
   readonly now: () => number;
   readonly playlists: RenderedCache;
   readonly partAddressing: PartAddressing;
+  readonly cueTags?: CueTags;
   readonly waiters: (track: Track) => WaiterList;
   /** Slots for held requests (global and per client): a request past them gets 503. */
   readonly holds: HeldRequests;
@@ -69,7 +71,7 @@ export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: S
   if (flavor === 'ts' && !tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
   const muxedAudio = flavor === 'ts' && track.kind === 'video' ? (defaultTsAudio(stream) ?? null) : null;
   const version = flavor === 'ts' ? `${track.listVersion}|${muxedAudio?.listVersion}|${stream.ended}` : `${stream.version}`;
-  const playlist = ctx.playlists.get(track, flavor + view.suffix, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }, view));
+  const playlist = ctx.playlists.get(track, flavor + view.suffix, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }, view, ctx.cueTags));
   if (!playlist) return notReady(req, res, `track '${track.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -91,7 +93,7 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
-    return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }, view));
+    return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }, view, ctx.cueTags));
   };
   const first = render();
   if (!first || !ll) return notReady(req, res, `track '${track.name}'`);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError, codeOf, reasonOf, statusOf } from '../errors.js';
 import { IngestSession, type IngestObserver } from '../ingest/session.js';
 import { reportFault } from './guard.js';
+import { CUES_PATH, receiveCue } from './cue-routes.js';
 import { parseIngestPath } from '../ingest/path.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -100,6 +101,13 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
         return;
       }
       path = parseIngestPath(target.path);
+      if (CUES_PATH.test(target.path)) {
+        if (req.method !== 'POST') {
+          res.setHeader('Allow', 'POST');
+          throw new OriginError('METHOD_NOT_ALLOWED', `${req.method} is not a cue method (POST)`);
+        }
+        return receiveCue(ctx, req, res, path.stream, cors, reject);
+      }
       if (req.method === 'DELETE') {
         req.resume();
         return reply(200, 'ok\n');

@@ -18,6 +18,7 @@ import { sendTsSegment, TsCache } from './ts-routes.js';
 import { sendHespManifest, sendHespPacket, type HespContext } from './hesp-routes.js';
 import { sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
+import type { CueTags } from '../hls/daterange.js';
 import { reportFault } from './guard.js';
 import { checkView, LIVE, parseView, type ViewRequest } from '../dvr/view.js';
 import type { PlaybackGate } from './gate.js';
@@ -28,6 +29,8 @@ export interface PlaybackContext {
   readonly logger: Logger;
   readonly now: () => number;
   readonly partAddressing: PartAddressing;
+  /** Which tags SCTE-35 cues get in media playlists (default: EXT-X-DATERANGE only). */
+  readonly cueTags?: CueTags;
   /** DASH ServiceDescription Latency@target, seconds. */
   readonly targetLatency: number;
   /** Bytes of rendered MPEG-TS segments kept. */
@@ -68,6 +71,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
     playlists: new RenderedCache(),
     partAddressing: ctx.partAddressing,
     holds: ctx.gate.holds,
+    cueTags: ctx.cueTags ?? 'daterange',
     waiters(track) {
       let list = lists.get(track);
       if (!list) {

@@ -6,6 +6,7 @@ import { defaultTsAudio, tsCompatible } from '../hls/multivariant.js';
 import { tsCarriage } from '../mpegts/compat.js';
 import { audioSpec, psiFor, renderTsSegment, TsPlanner, videoSpec, type TsSource } from '../mpegts/segment.js';
 import { writeTs, type Allocate, type ContinuityState } from '../mpegts/writer.js';
+import { tsSection } from '../mpegts/scte35.js';
 import type { Segment, SegmentBytes } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
@@ -161,9 +162,10 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
     const complete = seg.state === 'complete' && (!audioSeg || audioSeg.state === 'complete');
     const cut = seg.truncated || (audioSeg?.truncated ?? false);
     const headers = { 'Content-Type': TS_TYPE, 'Cache-Control': !complete ? CacheControl.growing : cut ? CacheControl.cutShort : CacheControl.immutable };
-    const send = guarded(ctx, 'ts-remux', req, res, undefined, (source: TsSource): void => {
+    const send = guarded(ctx, 'ts-remux', req, res, undefined, (loaded: TsSource): void => {
+      const source: TsSource = { ...loaded, scte35: tsCueSections(stream, seg) };
       if (!complete) return streamTsSegment(ctx, req, res, headers, msn, source);
-      const key = `${stream.tag}|${main.name}|${source.audio?.track.name ?? '-'}|${msn}`;
+      const key = `${stream.tag}|${main.name}|${source.audio?.track.name ?? '-'}|${msn}|${source.scte35?.length ?? 0}`;
       const lease = cache.lease(key, (allocate) => renderTsSegment(msn, source, allocate));
       res.once('close', lease.done);
       sendBuffers(req, res, headers, [lease.bytes], lease.bytes.length);
@@ -183,6 +185,16 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
   const expired = first !== null && msn < first;
   ctx.metrics.mediaNotFound.inc({ reason: expired ? 'expired' : 'future' });
   sendError(req, res, new OriginError(expired ? 'GONE' : 'NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
+}
+
+/**
+ * The SCTE-35 sections of the cues a TS segment holds: `[start, end)` of its main segment (one
+ * in production: up to where it is now; a splice point starts a segment, so it is known then).
+ */
+function tsCueSections(stream: Stream, seg: Segment): Buffer[] {
+  const start = seg.startTime / seg.timescale;
+  const end = seg.state === 'open' ? start + seg.seconds + 2e-3 : seg.endTime / seg.timescale;
+  return stream.cues.within(start, end).map((c) => tsSection(c.section));
 }
 
 /** Remuxes a segment in production as its CMAF chunks land; destroyed if its ingest dies. */
@@ -223,7 +235,7 @@ function streamTsSegment(sink: FaultSink, req: IncomingMessage, res: ServerRespo
       if (a.state !== 'open') planner.finishAudio();
     }
     const pes = planner.take();
-    if (pes.length > 0 || psi) res.write(writeTs(pes, cc, psi ? psiFor(msn, v !== undefined, a !== undefined) : null));
+    if (pes.length > 0 || psi) res.write(writeTs(pes, cc, psi ? psiFor(msn, v !== undefined, a !== undefined, source.scte35) : null));
     psi = false;
     // These bytes are this response's own (remuxed for it): a reader that stops reading is cut.
     unsent.check();

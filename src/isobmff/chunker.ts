@@ -5,6 +5,7 @@ import { parseMoof, type MovieFragment } from './fragment.js';
 import { parseInit, type InitSegment, type TrackInfo } from './init.js';
 import { runFromFragment, type SampleRun } from './sample-run.js';
 import { checkRun } from './validate.js';
+import { readInbandEvents, type InbandEvent } from '../scte35/inband.js';
 
 /** One single-track CMAF chunk as it came out of an ingest body. */
 export interface IngestChunk {
@@ -17,6 +18,10 @@ export interface IngestChunk {
   readonly prft: ProducerReferenceTime | undefined;
   /** The track header the samples were checked against. */
   readonly info: TrackInfo;
+  /** SCTE-35 emsg boxes that preceded the moof, parsed (they stay in `prefix`, as version 1). */
+  readonly events?: readonly InbandEvent[];
+  /** SCTE-35 emsg boxes dropped from `prefix` (a bad section), one reason each. */
+  readonly eventErrors?: readonly string[];
 }
 
 /** prft (ISO/IEC 14496-12 8.16.5): a wall clock / media time pair from the encoder. */
@@ -129,7 +134,11 @@ export class CmafChunker {
       throw malformed('mdat without a preceding moof');
     }
     this.moof = null;
-    const prefix = this.prefix;
+    const first = moof.fragment.trafs[0];
+    const firstInfo = first && moof.init.tracks.find((t) => t.trackId === first.trackId);
+    const inband = first && firstInfo && this.prefix.length > 0 ? readInbandEvents(this.prefix, first.baseMediaDecodeTime, firstInfo.timescale) : null;
+    const prefix = inband ? inband.prefix : this.prefix;
+    const rewritten = inband !== null && (inband.prefix.length !== this.prefix.length || inband.prefix.some((b, i) => b !== this.prefix[i]));
     const prft = this.prft;
     this.prefix = [];
     this.prefixBytes = 0;
@@ -154,10 +163,12 @@ export class CmafChunker {
       return { run, info };
     });
     fragment.trafs.forEach((traf, i) => {
-      const passthrough = single && adjacent && !traf.explicitBaseOffset;
+      const passthrough = single && adjacent && !traf.explicitBaseOffset && !rewritten;
       this.sink.chunk({
         ...runs[i]!,
         prefix: single ? prefix : [],
+        // A muxed fragment's events go with every track; the stream keeps each cue once.
+        ...(inband && (inband.events.length > 0 || inband.errors.length > 0) ? { events: inband.events, eventErrors: i === 0 ? inband.errors : [] } : {}),
         wire: passthrough ? [...prefix, moof.box.data, mdat.data] : null,
         // Tracks of one fragment share its timeline: the prft maps every track's media time.
         prft: prft ? { ...prft, timescale: moof.init.tracks.find((t) => t.trackId === prft.referenceTrackId)?.timescale ?? runs[i]!.info.timescale } : undefined,

@@ -4,10 +4,12 @@ import { adtsTemplate } from './adts.js';
 import { parseAvcC, type AvcConfig } from './avc.js';
 import { audioPes, closeAudioGroup, videoPes, type AudioGroup, type AudioSpec, type PlannedPes, type VideoSpec } from './pes.js';
 import { patPacket, pmtPacket } from './psi.js';
+import { sectionPackets } from './scte35.js';
 import { packetCount, writeTs, type Allocate, type ContinuityState, type Psi } from './writer.js';
 
 const PAT = patPacket();
 const PMT = { av: pmtPacket(true, true), v: pmtPacket(true, false), a: pmtPacket(false, true) };
+const PMT_SCTE35 = { av: pmtPacket(true, true, true), v: pmtPacket(true, false, true), a: pmtPacket(false, true, true) };
 
 const avcConfigs = new WeakMap<InitRecord, AvcConfig>();
 const adtsTemplates = new WeakMap<InitRecord, Buffer>();
@@ -34,9 +36,13 @@ export function audioSpec(track: Track, bytes: SegmentBytes): AudioSpec {
   return { adts, timescale: seg.timescale, sampleRate: init.info.sampleRate ?? 48000, samples: (c) => track.samples(bytes, c) };
 }
 
-/** PAT and PMT of segment `msn`: continuity counters advance by one per segment. */
-export function psiFor(msn: number, video: boolean, audio: boolean): Psi {
-  return { pat: PAT, pmt: video && audio ? PMT.av : video ? PMT.v : PMT.a, counter: msn & 15 };
+/**
+ * PAT and PMT of segment `msn`: continuity counters advance by one per segment. A segment that
+ * carries SCTE-35 sections (`tsSection`) lists their PID and has them right after the PMT.
+ */
+export function psiFor(msn: number, video: boolean, audio: boolean, scte35: readonly Buffer[] = []): Psi {
+  const pmt = scte35.length > 0 ? PMT_SCTE35 : PMT;
+  return { pat: PAT, pmt: video && audio ? pmt.av : video ? pmt.v : pmt.a, counter: msn & 15, ...(scte35.length > 0 ? { extra: sectionPackets(scte35) } : {}) };
 }
 
 interface Lane {
@@ -142,6 +148,8 @@ export class TsPlanner {
 export interface TsSource {
   readonly video: { readonly track: Track; readonly segment: Segment; readonly bytes: SegmentBytes } | null;
   readonly audio: { readonly track: Track; readonly segment: Segment; readonly bytes: SegmentBytes } | null;
+  /** SCTE-35 sections the segment carries, as TS carries them (`tsSection`). */
+  readonly scte35?: readonly Buffer[];
 }
 
 /** Renders a complete MPEG-TS segment: PAT, PMT, then the PES, in one allocation. */
@@ -155,5 +163,5 @@ export function renderTsSegment(msn: number, source: TsSource, allocate?: Alloca
   planner.finishVideo();
   planner.finishAudio();
   const cc: ContinuityState = { video: 0, audio: 0 };
-  return writeTs(planner.take(), cc, psiFor(msn, source.video !== null, source.audio !== null), allocate);
+  return writeTs(planner.take(), cc, psiFor(msn, source.video !== null, source.audio !== null, source.scte35), allocate);
 }

@@ -148,6 +148,8 @@ export interface Psi {
   readonly pat: Buffer;
   readonly pmt: Buffer;
   readonly counter: number;
+  /** Whole packets written right after the PMT (SCTE-35 sections). */
+  readonly extra?: readonly Buffer[];
 }
 
 /** Gives memory for `size` bytes of output (at least `size` long; only that much is written). */
@@ -155,7 +157,7 @@ export type Allocate = (size: number) => Buffer;
 
 /** Writes a run of TS: [PAT, PMT,] then the PES in order. Sizes first, one allocation. */
 export function writeTs(pes: readonly PlannedPes[], cc: ContinuityState, psi: Psi | null, allocate: Allocate = Buffer.allocUnsafe): Buffer {
-  let packets = psi ? 2 : 0;
+  let packets = psi ? 2 + (psi.extra?.length ?? 0) : 0;
   for (const p of pes) packets += packetCount(p);
   const size = packets * TS_PACKET;
   const memory = allocate(size);
@@ -167,6 +169,10 @@ export function writeTs(pes: readonly PlannedPes[], cc: ContinuityState, psi: Ps
     out[3] = (out[3]! & 0xf0) | (psi.counter & 15);
     out[TS_PACKET + 3] = (out[TS_PACKET + 3]! & 0xf0) | (psi.counter & 15);
     at = 2 * TS_PACKET;
+    for (const p of psi.extra ?? []) {
+      out.set(p, at);
+      at += TS_PACKET;
+    }
   }
   for (const p of pes) at = writePes(out, at, p, cc);
   return out;

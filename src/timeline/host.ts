@@ -1,5 +1,6 @@
 import type { ProducerReferenceTime } from '../isobmff/chunker.js';
 import type { TrackKind } from '../isobmff/init.js';
+import type { InbandEvent } from '../scte35/inband.js';
 import type { Boundary, SegmentGrid } from './grid.js';
 import type { Segment } from './segment.js';
 import type { SegmentStore } from './store.js';
@@ -73,6 +74,9 @@ export interface TrackHost {
   frontier(): number | null;
   decidedUntil(): number;
   segmentCompleted(track: TrackView, segment: Segment): void;
+  /** A SCTE-35 splice point inside `(from, to]` (stream seconds). */
+  cueSplitsWithin(from: number, to: number): boolean;
+  inbandEvents(track: TrackView, offsetTicks: bigint, events: readonly InbandEvent[], errors: readonly string[]): void;
   trackProgressed(track: TrackView): void;
   trackStateChanged(track: TrackView): void;
   touch(): void;

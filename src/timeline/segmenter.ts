@@ -35,6 +35,8 @@ export class Segmenter {
   jumpPending = false;
   /** A segment was completed, or a gap added, since the last look. */
   listChanged = false;
+  /** Slot (as an MSN) of raw media time where the open segment starts (its first sample's middle). */
+  private openSlot = 0;
 
   constructor(
     private readonly track: SegmenterTrack,
@@ -74,7 +76,7 @@ export class Segmenter {
           sliceByte = byte;
           continue;
         }
-        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t, chunk, t0);
+        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t, chunk, t0, raw, d);
       } else {
         if (needsSync && sync && i > sliceStart) cut(i);
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
@@ -82,7 +84,7 @@ export class Segmenter {
         if (msn > 0) {
           cut(i);
           this.closeSegment(false);
-          this.startSegment(msn, t, chunk, t0);
+          this.startSegment(msn, t, chunk, t0, raw, d);
         } else {
           const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
           if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
@@ -124,7 +126,12 @@ export class Segmenter {
     }
     if (!mayLead && !forced) return 0;
     const slot = this.slotMsn(raw);
-    if (this.jumpPending || forced || slot > open.msn) {
+    // A SCTE-35 splice point since the segment began (half a sample after its start: one at its
+    // start is its own): a segment starts at this sync sample, so an ad replaces whole segments.
+    // A function of the media and the cues, like the slots.
+    const splice = sync && host.cueSplitsWithin((open.startTime + d / 2) / ts, tSec + d / ts / 2);
+    // A new slot since the segment's own start (after a splice, numbers run one ahead of slots).
+    if (this.jumpPending || forced || slot > this.openSlot || splice) {
       const disc = this.jumpPending;
       // Media that continues takes the next number (a GOP longer than the slot skips none);
       // after a jump the slot's own number, with gaps for the slots that had no media.
@@ -135,8 +142,10 @@ export class Segmenter {
     return 0;
   }
 
-  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number): void {
+  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number, raw: bigint, d: number): void {
     const track = this.track;
+    // A segment that follows the grid may start up to half a sample before its boundary: its slot is the boundary's.
+    this.openSlot = this.slotMsn(raw + BigInt(Math.ceil(d / 2)));
     const host = track.host;
     const ts = track.timescale;
     const boundary = host.grid.get(msn);

@@ -1,6 +1,8 @@
 import type { ProducerReferenceTime } from '../isobmff/chunker.js';
 import { OriginError } from '../errors.js';
 import type { InitSegment, TrackInfo } from '../isobmff/init.js';
+import { CueList, cueOf, type Cue, type SavedCue } from '../scte35/cue.js';
+import type { InbandEvent } from '../scte35/inband.js';
 import { decideClock, streamOrigin, streamTag, type ClockDecision } from './clock.js';
 import { SegmentGrid, type Boundary } from './grid.js';
 import type { Anchor, TimelineOptions, TrackHost, TrackView } from './host.js';
@@ -31,6 +33,8 @@ export interface SavedStream {
   readonly nominalSegmentDuration: number | null;
   readonly periods: Record<AddressingMode, readonly DashPeriod[]>;
   readonly tracks: Record<string, SavedTrack>;
+  /** SCTE-35 cues within the retained window (absent in states saved before cues existed). */
+  readonly cues?: { readonly cues: readonly SavedCue[]; readonly inbandTracks: readonly string[] };
 }
 
 /** How raw media time maps onto the stream timeline since the last encoder restart. */
@@ -54,6 +58,8 @@ export class Stream implements TrackHost {
   readonly changed = new Signal<Stream>();
   /** Init segments as the ingest received them, by ingest name (muxed inits hold several tracks). */
   readonly ingestInits = new Map<string, InitSegment>();
+  /** SCTE-35 ad markers on this stream's timeline, from emsg boxes and the cue API. */
+  readonly cues = new CueList();
   version = 0;
   /** EXT-X-TARGETDURATION, decided when the first segment completes and constant after. */
   targetDuration: number | null = null;
@@ -155,6 +161,7 @@ export class Stream implements TrackHost {
       nominalSegmentDuration: this.nominalSegmentDuration,
       periods: { number: this.periodTrackers.number.periods, timeline: this.periodTrackers.timeline.periods },
       tracks,
+      cues: this.cues.saved(),
     };
     this.store.saveState(this.name, this.tag, state);
   }
@@ -172,6 +179,7 @@ export class Stream implements TrackHost {
     this.targetDuration = saved.targetDuration;
     this.partTarget = saved.partTarget;
     this.nominalSegmentDuration = saved.nominalSegmentDuration;
+    if (saved.cues) this.cues.restore(saved.cues);
     const boundaries = new Map<number, { time: number; discontinuity: boolean }>();
     for (const t of this.tracks.values()) {
       for (const seg of t.segments()) {
@@ -296,6 +304,48 @@ export class Stream implements TrackHost {
     return this.anchorOf(this.epoch, ts, true);
   }
 
+  /** Stream seconds minus the encoder's media seconds in the current epoch (−origin until an encoder restart). */
+  get mediaShiftSeconds(): number {
+    return this.epoch.shiftSec;
+  }
+
+  /** A splice point inside `(from, to]` (stream seconds): the segmenter starts a segment there. */
+  cueSplitsWithin(from: number, to: number): boolean {
+    return this.cues.splitsWithin(from, to);
+  }
+
+  /** SCTE-35 emsg of one of a track's chunks (`offsetTicks`: its anchor): cues at their media time; dropped ones are warned about. */
+  inbandEvents(track: TrackView, offsetTicks: bigint, events: readonly InbandEvent[], errors: readonly string[]): void {
+    for (const message of errors) this.warn({ stream: this.name, track: track.name, message });
+    if (events.length === 0) return;
+    let changed = !this.cues.inbandTracks.has(track.name);
+    this.cues.inbandTracks.add(track.name);
+    const offset = Number(offsetTicks) / track.timescale;
+    for (const e of events) {
+      const cue = cueOf(e.info, Number(e.presentationTime) / e.timescale - offset, e.id, 'inband');
+      if (cue && this.cues.add(cue)) changed = true;
+    }
+    if (changed) this.cuesChanged();
+  }
+
+  /** A cue from the API; false when the same cue was already there. */
+  addCue(cue: Cue): boolean {
+    if (!this.cues.add(cue)) return false;
+    this.cuesChanged();
+    return true;
+  }
+
+  /** Every rendered manifest shows cues: each track's versions move, and the DVR keeps them. */
+  private cuesChanged(): void {
+    for (const t of this.tracks.values()) {
+      t.listVersion++;
+      t.version++;
+    }
+    this.persist();
+    this.touch();
+    for (const t of this.tracks.values()) t.emitChanged();
+  }
+
   /** Wall clock (Unix ms) of stream time 0: the MPD's availabilityStartTime. Null before media. */
   get availabilityStartTimeMs(): number | null {
     return this.clock ? this.clock.zeroMs : null;
@@ -336,7 +386,10 @@ export class Stream implements TrackHost {
     }
     if (!any) return Infinity;
     const last = this.grid.last;
-    const earliestNext = last ? this.slotStart(this.msnAtTime(last.time) + 1) - 0.001 : -Infinity;
+    let earliestNext = last ? this.slotStart(this.msnAtTime(last.time) + 1) - 0.001 : -Infinity;
+    // A splice point ahead starts a segment before the next slot does.
+    const splice = last ? this.cues.nextAfter(last.time) : undefined;
+    if (splice !== undefined) earliestNext = Math.min(earliestNext, splice - 0.001);
     return Math.max(video, earliestNext);
   }
 
@@ -473,5 +526,7 @@ export class Stream implements TrackHost {
   /** Drops grid boundaries no track holds any more; called as segments leave the window. */
   compact(): void {
     this.trimGrid();
+    const first = this.grid.first;
+    if (first && this.cues.trimBefore(first.time - this.options.targetDuration)) this.persist();
   }
 }

@@ -388,6 +388,8 @@ export class Track implements SegmenterTrack, TrackView {
       for (let i = 0; i < run.ctos.length; i++) this.compositionShift = Math.max(this.compositionShift, -run.ctos[i]!);
     }
     if (!this.producerReference && chunk.prft) this.producerReference = chunk.prft;
+    // Before the samples are cut: a splice point in this chunk starts a segment.
+    if (chunk.events || chunk.eventErrors) this.host.inbandEvents(this, this.anchor!.offsetTicks, chunk.events ?? [], chunk.eventErrors ?? []);
     const end = t0 + runDuration(run);
     this.lastEnd = this.lastEnd === null ? end : Math.max(this.lastEnd, end);
     let result: IngestResult = 'accepted';
