@@ -38,7 +38,7 @@ function holdLimitMs(stream: Stream): number {
 }
 
 function contentType(track: Track): string {
-  return track.kind === 'video' ? 'video/mp4' : 'audio/mp4';
+  return track.kind === 'video' ? 'video/mp4' : track.kind === 'audio' ? 'audio/mp4' : 'application/mp4';
 }
 
 function notReady(req: IncomingMessage, res: ServerResponse, what: string): void {

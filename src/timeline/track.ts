@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IngestChunk } from '../isobmff/chunker.js';
+import { scanCaptions, type CaptionPresence } from '../isobmff/codecs/captions.js';
 import type { TrackInfo } from '../isobmff/init.js';
 import { MDAT } from '../isobmff/fourcc.js';
 import { isSyncSample } from '../isobmff/fragment.js';
@@ -82,6 +83,8 @@ export class Track implements SegmenterTrack, TrackView {
   private current: InitRecord;
   private readonly index: SegmentIndex;
   private readonly cutter: Segmenter;
+  /** Closed captions seen in the SEI of the samples before this video track's first segment completed. */
+  readonly captions: CaptionPresence = { cea608: false, cea708: false };
   private restartCheck = true;
   private lastSegmentPending = false;
   private held: Held[] = [];
@@ -355,6 +358,10 @@ export class Track implements SegmenterTrack, TrackView {
     let run = chunk.run;
     const n = run.durations.length;
     if (n === 0) return 'empty';
+    // Decided before the first segment is listed, so the multivariant playlist never changes its mind.
+    if (this.kind === 'video' && (this.index.size === 0 || (this.index.size === 1 && this.cutter.open !== null))) {
+      scanCaptions(run, this.info.nalLengthSize ?? 4, this.info.sampleEntry.startsWith('h'), this.captions);
+    }
     const ts = this.timescale;
     const duration = runDuration(run);
     let t0 = this.mapTime(run.baseMediaDecodeTime, arrivalMs, duration, chunk);
@@ -391,7 +398,7 @@ export class Track implements SegmenterTrack, TrackView {
     const end = t0 + runDuration(run);
     this.lastEnd = this.lastEnd === null ? end : Math.max(this.lastEnd, end);
     let result: IngestResult = 'accepted';
-    if (this.kind === 'audio' && (this.held.length > 0 || this.host.hasActiveVideo())) {
+    if (this.kind !== 'video' && (this.held.length > 0 || this.host.hasActiveVideo())) {
       this.held.push({ run, chunk, t0, arrivalMs });
       this.drain('decided');
       if (this.held.length > 0) result = 'held';
@@ -405,7 +412,7 @@ export class Track implements SegmenterTrack, TrackView {
   }
 
   /**
-   * Audio follows the video grid: chunks wait until no video boundary can fall inside them.
+   * Audio and text follow the video grid: chunks wait until no video boundary can fall inside them.
    * `flush` (the video went away, or this track stops) appends everything held to the current
    * grid without opening boundaries of its own.
    */
