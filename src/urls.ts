@@ -10,6 +10,7 @@
  *   {track}/{tag}/{msn}.{part}.m4s                   partial segment
  *   {track}/{tag}/{msn}.ts                           MPEG-TS segment (video muxed with the default audio)
  *   {track}/{tag}/{msn}.vtt | {msn}-ts.vtt           WebVTT segment of a wvtt track, timed for fMP4 | MPEG-TS media
+ *   {track}/{tag}/{msn}.{part}.vtt                   WebVTT partial segment
  *   {track}/{tag}/hesp-{seq|now}.mp4                 HESP initialization packet
  */
 import { OriginError } from './errors.js';
@@ -25,7 +26,7 @@ export type PlaybackTarget =
   | { readonly kind: 'mpd' | 'hesp'; readonly stream: string }
   | { readonly kind: 'playlist'; readonly stream: string; readonly track: string; readonly flavor: PlaylistFlavor }
   | { readonly kind: 'segment' | 'ts'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number }
-  | { readonly kind: 'vtt'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number; readonly media: VttMedia }
+  | { readonly kind: 'vtt'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number; readonly part: number | null; readonly media: VttMedia }
   | { readonly kind: 'part'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number; readonly part: number }
   | { readonly kind: 'init'; readonly stream: string; readonly track: string; readonly tag: string; readonly id: string }
   | { readonly kind: 'hesp-packet'; readonly stream: string; readonly track: string; readonly tag: string; readonly seq: number | 'now' }
@@ -42,7 +43,7 @@ const TAG = /^[0-9a-z]{1,16}$/;
 const SEGMENT = /^(\d{1,15})\.m4s$/;
 const PART = /^(\d{1,15})\.(\d{1,6})\.m4s$/;
 const TS_SEGMENT = /^(\d{1,15})\.ts$/;
-const VTT_SEGMENT = /^(\d{1,15})(-ts)?\.vtt$/;
+const VTT_SEGMENT = /^(\d{1,15})(?:\.(\d{1,6})|(-ts))?\.vtt$/;
 const INIT = /^init-([0-9a-f]{1,40})\.mp4$/;
 const HESP_PACKET = /^hesp-(\d{1,15}|now)\.mp4$/;
 
@@ -84,7 +85,7 @@ export function parsePlaybackPath(path: string): PlaybackTarget {
   m = TS_SEGMENT.exec(file!);
   if (m) return { kind: 'ts', stream, track, tag, msn: Number(m[1]) };
   m = VTT_SEGMENT.exec(file!);
-  if (m) return { kind: 'vtt', stream, track, tag, msn: Number(m[1]), media: m[2] ? 'ts' : 'fmp4' };
+  if (m) return { kind: 'vtt', stream, track, tag, msn: Number(m[1]), part: m[2] === undefined ? null : Number(m[2]), media: m[3] ? 'ts' : 'fmp4' };
   m = INIT.exec(file!);
   if (m) return { kind: 'init', stream, track, tag, id: m[1]! };
   m = HESP_PACKET.exec(file!);
@@ -116,7 +117,7 @@ export function playbackPath(t: PlaybackTarget): string {
     case 'ts':
       return `/live/${t.stream}/${t.track}/${segmentUri(t.tag, t.msn, 'ts')}`;
     case 'vtt':
-      return `/live/${t.stream}/${t.track}/${vttSegmentUri(t.tag, t.msn, t.media)}`;
+      return `/live/${t.stream}/${t.track}/${t.part === null ? vttSegmentUri(t.tag, t.msn, t.media) : `${t.tag}/${t.msn}.${t.part}.vtt`}`;
     case 'part':
       return `/live/${t.stream}/${t.track}/${partUri(t.tag, t.msn, t.part)}`;
     case 'init':

@@ -4,7 +4,6 @@ import type { Track } from '../timeline/track.js';
 import { AttributeList, decimal, tag } from './attributes.js';
 import { hintedPart } from './boundary.js';
 import { lowLatencyParams } from './low-latency.js';
-import { isWebVtt } from './renditions.js';
 import { initUri, partUri, segmentUri, siblingPlaylistUri } from '../urls.js';
 import { LIVE, viewWindow, type ViewRequest } from '../dvr/view.js';
 
@@ -138,12 +137,6 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
     const edge = track.lastCompletePartEnd();
     for (const other of stream.orderedTracks()) {
       if (other === track) continue;
-      if (isWebVtt(other)) {
-        // Its playlist lists whole segments only: "LAST-PART ... REQUIRED if the Rendition has Partial Segments" (4.4.5.4).
-        const done = other.listedSegments();
-        if (done.length > 0) lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other.name) + request.suffix).integer('LAST-MSN', done[done.length - 1]!.msn)));
-        continue;
-      }
       const last = edge === null ? null : other.lastCompletePartBy(edge);
       if (!last || other.listedSegments().length === 0) continue;
       lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other.name) + request.suffix).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));

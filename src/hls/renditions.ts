@@ -12,11 +12,15 @@ export function isWebVtt(track: Track): boolean {
 }
 
 /**
- * The text tracks a multivariant playlist of this flavor offers: WebVTT everywhere, IMSC1 (fMP4
- * segments only) in the fMP4 ones. Only tracks with a listed segment.
+ * The text tracks a multivariant playlist of this flavor offers, in one group of one format:
+ * the WebVTT tracks, or else (fMP4 flavors only) the IMSC1 ones. hls.js 1.7 takes the format of
+ * every rendition of a group from the variant's CODECS (`textCodec`): with stpp listed there, it
+ * parses WebVTT segments as IMSC1 and shows nothing. Only tracks with a listed segment.
  */
 export function subtitleTracks(stream: Stream, flavor: PlaylistFlavor): Track[] {
-  return stream.orderedTracks().filter((t) => t.kind === 'text' && (flavor !== 'ts' || isWebVtt(t)) && t.listedSegments().length > 0);
+  const text = stream.orderedTracks().filter((t) => t.kind === 'text' && t.listedSegments().length > 0);
+  const vtt = text.filter(isWebVtt);
+  return vtt.length > 0 || flavor === 'ts' ? vtt : text;
 }
 
 /**

@@ -45,12 +45,16 @@ function sampleCues(data: Buffer): SampleCue[] {
 }
 
 /**
- * The cues of a segment's `wvtt` runs, relative to `segmentStart` (its tfdt, in track ticks). A cue
- * carried by consecutive samples (a packager splits it at every sample boundary) becomes one cue.
+ * The cues of a segment's (or part's) `wvtt` runs, relative to `segmentStart` (its tfdt, in track
+ * ticks). A cue carried by consecutive samples (a packager splits it at every sample boundary)
+ * becomes one cue. A cue that touches either end of the file may be a piece of a longer one: it
+ * keeps no identifier, since hls.js 1.7 keeps one cue per identifier (`addCueToTrack`) and would
+ * drop the next piece.
  */
 export function wvttCues(runs: readonly SampleRun[], segmentStart: bigint, timescale: number): VttCue[] {
   const out: VttCue[] = [];
   let open: { cue: SampleCue; start: number; end: number }[] = [];
+  let fileEnd = 0;
   for (const run of runs) {
     let t = Number(run.baseMediaDecodeTime - segmentStart);
     let at = 0;
@@ -68,18 +72,20 @@ export function wvttCues(runs: readonly SampleRun[], segmentStart: bigint, times
           next.push({ cue, start: same.start, end });
         } else next.push({ cue, start, end });
       }
-      for (const o of open) out.push(toCue(o, timescale));
+      for (const o of open) out.push(toCue(o, timescale, false));
       open = next;
       t += run.durations[i]!;
       at += size;
+      fileEnd = Math.max(fileEnd, end);
     }
   }
-  for (const o of open) out.push(toCue(o, timescale));
+  for (const o of open) out.push(toCue(o, timescale, o.end >= fileEnd));
   return out.sort((a, b) => a.start - b.start || a.end - b.end);
 }
 
-function toCue(o: { cue: SampleCue; start: number; end: number }, timescale: number): VttCue {
-  return { start: o.start / timescale, end: o.end / timescale, ...o.cue };
+function toCue(o: { cue: SampleCue; start: number; end: number }, timescale: number, atEnd: boolean): VttCue {
+  const cut = atEnd || o.start <= 0;
+  return { start: o.start / timescale, end: o.end / timescale, ...o.cue, id: cut ? '' : o.cue.id };
 }
 
 /** `hh:mm:ss.ttt`, the WebVTT timestamp. */

@@ -3,6 +3,8 @@ import { OriginError } from '../errors.js';
 import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls/blocking.js';
 import { endsWithBareHint } from '../hls/boundary.js';
 import { lowLatencyParams } from '../hls/low-latency.js';
+import { isWebVtt } from '../hls/renditions.js';
+import { webVttLowLatency } from '../hls/subtitle-playlist.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
 import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
 import type { Metrics } from '../metrics.js';
@@ -88,6 +90,13 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
+    if (isWebVtt(track)) {
+      const text = (): string | null => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: 'uri', skip }, view);
+      return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => {
+        const fmp4 = text();
+        return fmp4 === null ? null : webVttLowLatency(fmp4);
+      });
+    }
     return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }, view));
   };
   const first = render();

@@ -161,8 +161,8 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${target.track}'`);
       if (target.kind === 'playlist') {
         route = 'playlist';
-        if (isWebVtt(track)) return sendVttPlaylist(hls, req, res, stream, track, target.flavor, view());
         if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, query, view());
+        if (isWebVtt(track)) return sendVttPlaylist(hls, req, res, stream, track, target.flavor, view());
         return sendSimplePlaylist(hls, req, res, stream, track, target.flavor, view());
       }
       if (target.tag !== stream.tag) {
@@ -177,7 +177,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
           return sendTsSegment(hls, tsCache, req, res, stream, track, target.msn);
         case 'vtt':
           route = 'vtt-segment';
-          return sendVttSegment(hls, req, res, stream, track, target.msn, target.media);
+          return sendVttSegment(hls, req, res, stream, track, target.msn, target.part, target.media);
         case 'part':
           route = 'part';
           return sendPart(hls, req, res, stream, track, target.msn, target.part);

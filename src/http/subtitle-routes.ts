@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError } from '../errors.js';
+import { lookupPart } from '../hls/blocking.js';
+import { isWebVtt } from '../hls/renditions.js';
 import { renderVttPlaylist } from '../hls/subtitle-playlist.js';
 import { renderWebVtt, timestampMapMpegts, wvttCues } from '../hls/webvtt.js';
 import type { SampleRun } from '../isobmff/sample-run.js';
-import type { Segment, SegmentBytes } from '../timeline/segment.js';
+import type { Part, Segment, SegmentBytes } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
-import type { PlaylistFlavor, VttMedia } from '../urls.js';
+import type { VttMedia } from '../urls.js';
 import { LIVE, type ViewRequest } from '../dvr/view.js';
 import { CacheControl } from './cache-policy.js';
 import { holdFor, type HlsContext } from './hls-routes.js';
@@ -21,8 +23,8 @@ function targetDuration(stream: Stream): number {
   return stream.targetDuration ?? Math.ceil(stream.options.targetDuration);
 }
 
-/** `{track}/index.m3u8|lhls.m3u8|ts.m3u8` of a WebVTT track: whole `.vtt` segments (subtitle-playlist.ts). */
-export function sendVttPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: PlaylistFlavor, view: ViewRequest = LIVE): void {
+/** `{track}/lhls.m3u8|ts.m3u8` of a WebVTT track: whole `.vtt` segments (subtitle-playlist.ts). */
+export function sendVttPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: 'l-hls' | 'ts', view: ViewRequest = LIVE): void {
   const playlist = ctx.playlists.get(track, `vtt-${flavor}${view.suffix}`, stream.version, () => renderVttPlaylist(stream, track, flavor, view));
   if (!playlist) {
     res.setHeader('Retry-After', '1');
@@ -31,32 +33,66 @@ export function sendVttPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serv
   sendRendered(req, res, playlist, PLAYLIST_TYPE, CacheControl.playlist(targetDuration(stream)));
 }
 
-/** Converted segments, per media timeline: a segment is converted once, whoever asks. */
-const converted = new WeakMap<Segment, Partial<Record<VttMedia, Buffer>>>();
+/** Converted segments and parts, per media timeline: each is converted once, whoever asks. */
+const converted = new WeakMap<object, Partial<Record<VttMedia, Buffer>>>();
 
-/** The WebVTT text of a complete `wvtt` segment. */
-export function webVttOf(track: Track, bytes: SegmentBytes, media: VttMedia): Buffer {
+/** The WebVTT text of a complete `wvtt` segment, or of one of its complete parts. */
+export function webVttOf(track: Track, bytes: SegmentBytes, media: VttMedia, part: Part | null = null): Buffer {
   const seg = bytes.segment;
-  const cached = converted.get(seg) ?? {};
+  const key = part ?? seg;
+  const cached = converted.get(key) ?? {};
   const hit = cached[media];
   if (hit) return hit;
-  const runs: SampleRun[] = bytes.chunks().map((c) => track.samples(bytes, c));
-  const start = seg.baseMediaDecodeTime ?? runs[0]?.baseMediaDecodeTime ?? 0n;
+  const chunks = part ? part.chunks : bytes.chunks();
+  const runs: SampleRun[] = chunks.map((c) => track.samples(bytes, c));
+  const segStart = seg.baseMediaDecodeTime ?? runs[0]?.baseMediaDecodeTime ?? 0n;
+  const start = part ? segStart + BigInt(part.startTime - seg.startTime) : segStart;
   const init = track.findInit(seg.initId) ?? track.init;
   const header = init.info.codecConfig.toString('utf8');
   const text = Buffer.from(renderWebVtt(header, timestampMapMpegts(start, seg.timescale, media), wvttCues(runs, start, seg.timescale)), 'utf8');
   cached[media] = text;
-  converted.set(seg, cached);
+  converted.set(key, cached);
   return text;
 }
 
+function sendText(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, track: Track, seg: Segment, cacheControl: string, text: (bytes: SegmentBytes) => Buffer): void {
+  const headers = { 'Content-Type': VTT_TYPE, 'Cache-Control': cacheControl };
+  const send = guarded(ctx, 'playback', req, res, undefined, (bytes: SegmentBytes) => sendBuffer(req, res, headers, text(bytes)));
+  const now = track.residentBytes(seg);
+  if (now) send(now);
+  else track.bytes(seg).then(send, (err: unknown) => sendError(req, res, err));
+}
+
 /**
- * `{track}/{tag}/{msn}.vtt`: a WebVTT segment converted from the track's `wvtt` samples once
- * complete. The next one is held until it completes; one that never will is a 404 (410 when it left).
+ * `{track}/{tag}/{msn}.vtt` (and `.{part}.vtt`): a WebVTT segment or part converted from the
+ * track's `wvtt` samples once complete. The next one (the hinted part) is held until it
+ * completes; one that never will is a 404 (410 when it left the window).
  */
-export function sendVttSegment(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number, media: VttMedia): void {
-  if (track.kind !== 'text' || track.info.sampleEntry !== 'wvtt') throw new OriginError('NOT_FOUND', `track '${track.name}' is not a WebVTT track`);
-  const answer = (): boolean => {
+export function sendVttSegment(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number, part: number | null, media: VttMedia): void {
+  if (!isWebVtt(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' is not a WebVTT track`);
+  const answer = part === null ? segmentAnswer(ctx, req, res, stream, track, msn, media) : partAnswer(ctx, req, res, stream, track, msn, part);
+  if (answer()) return;
+  holdFor(ctx, req, res, stream, track, answer);
+}
+
+function partAnswer(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number, index: number): () => boolean {
+  return () => {
+    const found = lookupPart(stream, track, msn, index);
+    if (found.kind === 'wait') return false;
+    if (found.kind === 'ready') {
+      const seg = track.findSegment(msn)!;
+      const part = seg.parts[index]!;
+      sendText(ctx, req, res, track, seg, seg.truncated && part === seg.lastPart ? CacheControl.cutShort : CacheControl.immutable, (bytes) => webVttOf(track, bytes, 'fmp4', part));
+      return true;
+    }
+    ctx.metrics.mediaNotFound.inc({ reason: found.reason === 'gone' ? 'expired' : found.reason });
+    sendError(req, res, new OriginError('NOT_FOUND', found.message), found.reason === 'future' ? CacheControl.notYet : CacheControl.blockingMediaError(targetDuration(stream)));
+    return true;
+  };
+}
+
+function segmentAnswer(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, msn: number, media: VttMedia): () => boolean {
+  return () => {
     const seg = track.findSegment(msn);
     if (seg && seg.state === 'gap') {
       ctx.metrics.mediaNotFound.inc({ reason: 'gap' });
@@ -64,11 +100,7 @@ export function sendVttSegment(ctx: HlsContext, req: IncomingMessage, res: Serve
       return true;
     }
     if (seg && seg.state === 'complete') {
-      const headers = { 'Content-Type': VTT_TYPE, 'Cache-Control': seg.truncated ? CacheControl.cutShort : CacheControl.immutable };
-      const send = guarded(ctx, 'playback', req, res, undefined, (bytes: SegmentBytes) => sendBuffer(req, res, headers, webVttOf(track, bytes, media)));
-      const now = track.residentBytes(seg);
-      if (now) send(now);
-      else track.bytes(seg).then(send, (err: unknown) => sendError(req, res, err));
+      sendText(ctx, req, res, track, seg, seg.truncated ? CacheControl.cutShort : CacheControl.immutable, (bytes) => webVttOf(track, bytes, media));
       return true;
     }
     if (seg) return false;
@@ -81,6 +113,4 @@ export function sendVttSegment(ctx: HlsContext, req: IncomingMessage, res: Serve
     sendError(req, res, new OriginError(expired ? 'GONE' : 'NOT_FOUND', message), expired ? CacheControl.shortError : CacheControl.notYet);
     return true;
   };
-  if (answer()) return;
-  holdFor(ctx, req, res, stream, track, answer);
 }

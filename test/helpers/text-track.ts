@@ -4,6 +4,8 @@
  * 14496-30 6), one header and 1 s fragments of samples that never straddle a second.
  */
 
+import { request as httpRequest } from 'node:http';
+
 export type TextFormat = 'wvtt' | 'stpp';
 
 export interface Cue {
@@ -150,4 +152,40 @@ export function textSamples(format: TextFormat, cues: readonly Cue[], from: numb
 /** A cue every 2 s from 0.5 s to 1.5 s of each 2 s ("Cue 0", "Cue 1", …): `count` of them. */
 export function periodicCues(count: number): Cue[] {
   return Array.from({ length: count }, (_, i) => ({ start: 2 * i + 0.5, end: 2 * i + 1.5, text: `Cue ${i}`, id: `c${i}` }));
+}
+
+/**
+ * A packager's live text track over one chunked PUT: the header, then each 1 s fragment once the
+ * wall clock passes its end (`zeroMs` is the wall clock of media time 0).
+ */
+export function pushTextTrack(url: string, format: TextFormat, options: { zeroMs: number; cues: readonly Cue[]; language: string; seconds: number }): { stop: () => Promise<void>; errors: Error[] } {
+  const errors: Error[] = [];
+  const req = httpRequest(url, { method: 'PUT', headers: { 'Content-Type': 'video/mp4', 'Transfer-Encoding': 'chunked' } });
+  req.on('error', (err) => errors.push(err));
+  req.on('response', (res) => res.resume());
+  req.write(textInit(format, { language: options.language }));
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let s = 0;
+  const next = (): void => {
+    if (stopped || s >= options.seconds) return;
+    const due = options.zeroMs + (s + 1) * 1000;
+    if (Date.now() < due) {
+      timer = setTimeout(next, due - Date.now());
+      return;
+    }
+    req.write(textFragment(s + 1, BigInt(s * 1000), textSamples(format, options.cues, s, s + 1, { language: options.language })));
+    s++;
+    next();
+  };
+  next();
+  return {
+    errors,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        stopped = true;
+        clearTimeout(timer);
+        req.end(resolve);
+      }),
+  };
 }

@@ -8,7 +8,7 @@ import { renderMpd } from '../../src/dash/mpd.js';
 import { loadLoopTrack, type LoopTrack } from '../../src/demo/demo-source.js';
 import { renderMediaPlaylist } from '../../src/hls/media-playlist.js';
 import { renderMultivariantPlaylist } from '../../src/hls/multivariant.js';
-import { renderVttPlaylist } from '../../src/hls/subtitle-playlist.js';
+import { renderVttPlaylist, webVttLowLatency } from '../../src/hls/subtitle-playlist.js';
 import { renderWebVtt, timestampMapMpegts, wvttCues } from '../../src/hls/webvtt.js';
 import { webVttOf } from '../../src/http/subtitle-routes.js';
 import { scanCaptions } from '../../src/isobmff/codecs/captions.js';
@@ -127,9 +127,10 @@ describe('WebVTT from wvtt samples', () => {
   });
 
   it('a cue that crosses a segment boundary appears in both, clipped to each', () => {
-    const cues = [{ start: 1.5, end: 2.5, text: 'Across' }];
-    assert.deepEqual(wvttCues([run(cues, 0, 2)], 0n, 1000).map((c) => [c.start, c.end]), [[1.5, 2]]);
-    assert.deepEqual(wvttCues([run(cues, 2, 4)], 2000n, 1000).map((c) => [c.start, c.end]), [[0, 0.5]]);
+    const cues = [{ start: 1.5, end: 2.5, text: 'Across', id: 'x' }];
+    // The pieces lose their identifier (hls.js would keep only the first of two cues named alike).
+    assert.deepEqual(wvttCues([run(cues, 0, 2)], 0n, 1000).map((c) => [c.start, c.end, c.id]), [[1.5, 2, '']]);
+    assert.deepEqual(wvttCues([run(cues, 2, 4)], 2000n, 1000).map((c) => [c.start, c.end, c.id]), [[0, 0.5, '']]);
   });
 
   it('writes the header, X-TIMESTAMP-MAP of the segment start (fMP4 tfdt, or the TS PTS) and the cues', () => {
@@ -155,17 +156,15 @@ describe('closed captions in SEI', () => {
 });
 
 describe('HLS with subtitles', () => {
-  it('multivariant: a SUBTITLES group (language, name), IMSC1 in CODECS, CLOSED-CAPTIONS=NONE on every variant', () => {
+  it('multivariant: a SUBTITLES group of one format (language, name), CLOSED-CAPTIONS=NONE on every variant', () => {
     const stream = fed();
     const master = renderMultivariantPlaylist(stream)!;
     const pl = parseMaster(master);
     const subs = pl.variants[0]!.subtitles;
-    assert.deepEqual(subs.map((r) => [r.name, r.language, r.uri, r.groupId]).sort(), [
-      ['imsc', 'deu', 'imsc/index.m3u8', 'subs'],
-      ['subs', 'fra', 'subs/index.m3u8', 'subs'],
-    ]);
+    // WebVTT and IMSC1 both pushed: the WebVTT ones (hls.js reads a group's format from CODECS).
+    assert.deepEqual(subs.map((r) => [r.name, r.language, r.uri, r.groupId]), [['subs', 'fra', 'subs/index.m3u8', 'subs']]);
     for (const v of pl.variants) {
-      assert.match(v.codecs ?? '', /,stpp\.ttml\.im1t$/);
+      assert.doesNotMatch(v.codecs ?? '', /stpp|wvtt/);
       assert.equal(v.closedCaptions.length, 0);
     }
     assert.equal(master.match(/CLOSED-CAPTIONS=NONE/g)!.length, pl.variants.length);
@@ -178,11 +177,26 @@ describe('HLS with subtitles', () => {
     parseMaster(renderMultivariantPlaylist(stream, 'l-hls')!);
   });
 
+  it('IMSC1 alone: its group in the fMP4 multivariant playlists with stpp.ttml.im1t in CODECS, none in the TS one', () => {
+    const h = new Harness();
+    feed(h, 's', [...ladder, textTrack('stpp', 'imsc', 8, 'deu')]);
+    const stream = h.registry.get('s')!;
+    for (const flavor of ['ll-hls', 'l-hls'] as const) {
+      const pl = parseMaster(renderMultivariantPlaylist(stream, flavor)!);
+      assert.deepEqual(pl.variants[0]!.subtitles.map((r) => [r.name, r.language]), [['imsc', 'deu']]);
+      for (const v of pl.variants) assert.match(v.codecs ?? '', /,stpp\.ttml\.im1t$/);
+    }
+    const ts = renderMultivariantPlaylist(stream, 'ts')!;
+    assert.doesNotMatch(ts, /SUBTITLES|stpp/);
+  });
+
   it('the WebVTT playlist has the media segment numbers and durations, as .vtt', () => {
     const stream = fed();
     const video = parseMedia(renderMediaPlaylist(stream, stream.tracks.get('v360')!, { flavor: 'll-hls', partAddressing: 'uri' })!);
+    const ll = webVttLowLatency(renderMediaPlaylist(stream, stream.tracks.get('subs')!, { flavor: 'll-hls', partAddressing: 'uri' })!);
     for (const flavor of ['ll-hls', 'l-hls', 'ts'] as const) {
-      const pl = parseMedia(renderVttPlaylist(stream, stream.tracks.get('subs')!, flavor)!);
+      const parsed = parseMedia(flavor === 'll-hls' ? ll : renderVttPlaylist(stream, stream.tracks.get('subs')!, flavor)!);
+      const pl = { ...parsed, segments: completeSegments(parsed) };
       assert.equal(pl.mediaSequenceBase, video.mediaSequenceBase);
       assert.equal(pl.targetDuration, video.targetDuration);
       assert.deepEqual(pl.segments.map((s) => s.duration), completeSegments(video).map((s) => s.duration));
@@ -192,10 +206,13 @@ describe('HLS with subtitles', () => {
     // IMSC1 is fMP4 with parts, like audio.
     const imsc = parseMedia(renderMediaPlaylist(stream, stream.tracks.get('imsc')!, { flavor: 'll-hls', partAddressing: 'uri' })!);
     assert.ok(imsc.segments.some((s) => s.parts.length > 0));
-    // Rendition reports: the WebVTT playlist has no parts, so no LAST-PART.
-    const text = renderMediaPlaylist(stream, stream.tracks.get('v360')!, { flavor: 'll-hls', partAddressing: 'uri' })!;
-    assert.match(text, /#EXT-X-RENDITION-REPORT:URI="..\/subs\/index.m3u8",LAST-MSN=\d+\n/);
-    assert.match(text, /#EXT-X-RENDITION-REPORT:URI="..\/imsc\/index.m3u8",LAST-MSN=\d+,LAST-PART=\d+\n/);
+    // LL-HLS: the WebVTT playlist has the media's parts and hint, as .vtt, and no EXT-X-MAP.
+    const llPl = parseMedia(ll);
+    assert.doesNotMatch(ll, /EXT-X-MAP|\.m4s/);
+    const parts = llPl.segments.flatMap((s) => s.parts);
+    assert.ok(parts.length > 0);
+    for (const p of parts) assert.match(p.uri, new RegExp(`^${stream.tag}/\\d+\\.\\d+\\.vtt$`));
+    assert.match(ll, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[a-z0-9]+\/\d+\.\d+\.vtt"/);
   });
 
   it('a .vtt segment holds its cues relative to its start, mapped to its tfdt', () => {
@@ -205,6 +222,15 @@ describe('HLS with subtitles', () => {
     const text = webVttOf(track, track.residentBytes(seg)!, 'fmp4').toString();
     assert.equal(text, 'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:180000,LOCAL:00:00:00.000\n\nc1\n00:00:00.500 --> 00:00:01.500\nCue 1\n');
     assert.match(webVttOf(track, track.residentBytes(seg)!, 'ts').toString(), /MPEGTS:270000,/);
+    // Its parts (0.5 s each): the cue in the two parts it covers, each timed from the part's start,
+    // without its identifier (a piece: hls.js keeps one cue per identifier).
+    const parts = seg.parts.map((p) => webVttOf(track, track.residentBytes(seg)!, 'fmp4', p).toString());
+    assert.deepEqual(parts, [
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:180000,LOCAL:00:00:00.000\n',
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:225000,LOCAL:00:00:00.000\n\n00:00:00.000 --> 00:00:00.500\nCue 1\n',
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:270000,LOCAL:00:00:00.000\n\n00:00:00.000 --> 00:00:00.500\nCue 1\n',
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:315000,LOCAL:00:00:00.000\n',
+    ]);
   });
 
   it('captions in the video SEI: CLOSED-CAPTIONS="cc" with INSTREAM-ID="CC1", and Accessibility in the MPD', () => {
