@@ -1,4 +1,4 @@
-import { malformed } from '../errors.js';
+import { malformed, OriginError } from '../errors.js';
 import { forEachBox } from '../isobmff/boxes.js';
 import { fourcc } from '../isobmff/fourcc.js';
 import type { SampleRun } from '../isobmff/sample-run.js';
@@ -25,8 +25,20 @@ interface SampleCue {
   readonly payload: string;
 }
 
-/** The cues of one `wvtt` sample: a `vttc` box each ("vtte" and "vtta" carry none, ISO/IEC 14496-30 7.5). */
+/**
+ * The cues of one `wvtt` sample: a `vttc` box each ("vtte" and "vtta" carry none, ISO/IEC 14496-30
+ * 7.5). A sample whose boxes do not parse shows nothing (the rest of the segment still does).
+ */
 function sampleCues(data: Buffer): SampleCue[] {
+  try {
+    return readSampleCues(data);
+  } catch (err) {
+    if (err instanceof OriginError) return [];
+    throw err;
+  }
+}
+
+function readSampleCues(data: Buffer): SampleCue[] {
   const cues: SampleCue[] = [];
   forEachBox(data, 0, data.length, (box) => {
     if (box.type !== VTTC) return;

@@ -133,6 +133,13 @@ describe('WebVTT from wvtt samples', () => {
     assert.deepEqual(wvttCues([run(cues, 2, 4)], 2000n, 1000).map((c) => [c.start, c.end, c.id]), [[0, 0.5, '']]);
   });
 
+  it('a sample whose boxes do not parse shows nothing; the others still do', () => {
+    const good = run([{ start: 0, end: 1, text: 'Fine' }], 0, 1);
+    const junk = Buffer.from([0, 0, 0, 99, 0x76, 0x74, 0x74, 0x63, 1, 2]);
+    const bad: SampleRun = { ...good, durations: Uint32Array.from([500, ...good.durations]), sizes: Uint32Array.from([junk.length, ...good.sizes]), flags: new Uint32Array(good.sizes.length + 1), ctos: new Int32Array(good.sizes.length + 1), payload: Buffer.concat([junk, good.payload]) };
+    assert.deepEqual(wvttCues([bad], 0n, 1000).map((c) => [c.start, c.end, c.payload]), [[0.5, 1.5, 'Fine']]);
+  });
+
   it('writes the header, X-TIMESTAMP-MAP of the segment start (fMP4 tfdt, or the TS PTS) and the cues', () => {
     assert.equal(timestampMapMpegts(2000n, 1000, 'fmp4'), 180000);
     assert.equal(timestampMapMpegts(2000n, 1000, 'ts'), 270000);
