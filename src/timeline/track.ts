@@ -30,6 +30,8 @@ export interface SavedTrack {
   readonly chunkDuration: number;
   readonly compositionShift: number;
   readonly producerReference: (Omit<NonNullable<IngestChunk['prft']>, 'mediaTime'> & { readonly mediaTime: string }) | null;
+  /** Absent in what an older origin saved. */
+  readonly captions?: CaptionPresence;
 }
 
 export type IngestResult = 'accepted' | 'held' | 'duplicate' | 'empty';
@@ -121,6 +123,7 @@ export class Track implements SegmenterTrack, TrackView {
       chunkDuration: this.chunkDuration,
       compositionShift: this.compositionShift,
       producerReference: this.producerReference ? { ...this.producerReference, mediaTime: String(this.producerReference.mediaTime) } : null,
+      captions: { ...this.captions },
     };
   }
 
@@ -135,6 +138,7 @@ export class Track implements SegmenterTrack, TrackView {
     this.sampleDuration = saved.sampleDuration;
     this.chunkDuration = saved.chunkDuration;
     this.compositionShift = saved.compositionShift;
+    if (saved.captions) Object.assign(this.captions, saved.captions);
     if (saved.producerReference) this.producerReference = { ...saved.producerReference, mediaTime: BigInt(saved.producerReference.mediaTime) };
     this.index.restore(records);
     const last = records[records.length - 1];

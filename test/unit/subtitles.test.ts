@@ -16,7 +16,10 @@ import type { SampleRun } from '../../src/isobmff/sample-run.js';
 import type { Stream } from '../../src/timeline/stream.js';
 import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
 import { completeSegments, parseMaster, parseMedia } from '../helpers/hls.js';
-import { initOf, mp4boxTracks } from '../helpers/mp4.js';
+import { initOf, mp4boxTracks, topLevelBoxes } from '../helpers/mp4.js';
+import { forEachBox } from '../../src/isobmff/boxes.js';
+import { fourccToString, MOOV } from '../../src/isobmff/fourcc.js';
+import { parseInit, singleTrackInit } from '../../src/isobmff/init.js';
 import { periodicCues, textFragment, textInit, textSamples, type Cue, type TextFormat } from '../helpers/text-track.js';
 
 const ladder = loadTracks(LADDER);
@@ -96,6 +99,39 @@ describe('text tracks: CMAF header', () => {
       assert.equal(mp4boxTracks(textInit(format))[0]!.codec.split('.')[0], format);
     });
   }
+});
+
+describe('text tracks: muxed CMAF header', () => {
+  it('a moov with a video and a wvtt trak gives both tracks, and each its own single-track header', () => {
+    const video = ladder.find((t) => t.name === 'v180')!.init;
+    const text = textInit('wvtt', { trackId: 2, language: 'swe' });
+    const children = (file: Buffer): { type: string; bytes: Buffer }[] => {
+      const moov = topLevelBoxes(file).find((b) => b.type === MOOV)!;
+      const out: { type: string; bytes: Buffer }[] = [];
+      forEachBox(moov.data, moov.headerSize, moov.data.length, (b) => void out.push({ type: fourccToString(b.type), bytes: moov.data.subarray(b.start, b.end) }));
+      return out;
+    };
+    const trexOf = (file: Buffer): Buffer => {
+      const mvex = children(file).find((c) => c.type === 'mvex')!.bytes;
+      return mvex.subarray(8);
+    };
+    const v = children(video);
+    const body = Buffer.concat([...v.filter((c) => c.type !== 'mvex').map((c) => c.bytes), children(text).find((c) => c.type === 'trak')!.bytes]);
+    const mvexBody = Buffer.concat([trexOf(video), trexOf(text)]);
+    const box = (type: string, payload: Buffer): Buffer => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(8 + payload.length, 0);
+      head.write(type, 4, 'latin1');
+      return Buffer.concat([head, payload]);
+    };
+    const moov = box('moov', Buffer.concat([body, box('mvex', mvexBody)]));
+    const init = parseInit(undefined, moov);
+    assert.deepEqual(init.tracks.map((t) => [t.trackId, t.kind, t.codec.split('.')[0], t.language]), [
+      [1, 'video', 'avc1', 'und'],
+      [2, 'text', 'wvtt', 'swe'],
+    ]);
+    assert.equal(initOf(singleTrackInit(init, 2)).tracks[0]!.kind, 'text');
+  });
 });
 
 describe('WebVTT from wvtt samples', () => {
@@ -251,6 +287,8 @@ describe('HLS with subtitles', () => {
     const sets = ((mpd.MPD.Period as Node[])[0]!.AdaptationSet as Node[]);
     const video = sets.find((s) => s.contentType === 'video')!;
     assert.deepEqual(video.Accessibility, [{ schemeIdUri: 'urn:scte:dash:cc:cea-608:2015', value: 'CC1=und' }]);
+    // Saved with the track's state: a restarted origin declares the same (it scans no first segment again).
+    assert.deepEqual(stream.tracks.get('v360')!.saved().captions, { cea608: true, cea708: false });
   });
 });
 
