@@ -111,13 +111,13 @@ export interface TextSample {
   readonly data: Buffer;
 }
 
-/** moof + mdat of consecutive samples from `baseMediaDecodeTime` (every sample a sync sample). */
-export function textFragment(sequenceNumber: number, baseMediaDecodeTime: bigint, samples: readonly TextSample[], trackId = 1): Buffer {
+/** moof + mdat of consecutive samples from `baseMediaDecodeTime` (sync samples unless `sampleFlags` says otherwise). */
+export function textFragment(sequenceNumber: number, baseMediaDecodeTime: bigint, samples: readonly TextSample[], trackId = 1, sampleFlags = 0x02000000): Buffer {
   const mfhd = fullBox('mfhd', 0, 0, u32(sequenceNumber));
   const tfhd = fullBox('tfhd', 0, 0x020000, u32(trackId));
   const tfdt = fullBox('tfdt', 1, 0, Buffer.from(new BigUint64Array([baseMediaDecodeTime]).buffer).reverse());
   // data-offset, sample-duration, sample-size, sample-flags present.
-  const entries = samples.map((s) => u32(s.duration, s.data.length, 0x02000000));
+  const entries = samples.map((s) => u32(s.duration, s.data.length, sampleFlags));
   const trunSize = 12 + 8 + 12 * samples.length;
   const moofSize = 8 + mfhd.length + 8 + tfhd.length + tfdt.length + trunSize;
   const trun = fullBox('trun', 0, 0x000701, u32(samples.length, moofSize + 8), ...entries);

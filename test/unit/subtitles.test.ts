@@ -26,10 +26,10 @@ const ladder = loadTracks(LADDER);
 const dir = mkdtempSync(join(tmpdir(), 'subs-'));
 
 /** A text track of `seconds` 1 s fragments, loaded the way the demo loops fixtures. */
-function textTrack(format: TextFormat, name: string, seconds: number, language = 'fra'): LoopTrack {
+function textTrack(format: TextFormat, name: string, seconds: number, language = 'fra', sampleFlags?: number): LoopTrack {
   const cues = periodicCues(Math.ceil(seconds / 2));
   const parts = [textInit(format, { language })];
-  for (let s = 0; s < seconds; s++) parts.push(textFragment(s + 1, BigInt(s * 1000), textSamples(format, cues, s, s + 1)));
+  for (let s = 0; s < seconds; s++) parts.push(textFragment(s + 1, BigInt(s * 1000), textSamples(format, cues, s, s + 1), 1, sampleFlags));
   const path = join(dir, `${name}.mp4`);
   writeFileSync(path, Buffer.concat(parts));
   return loadLoopTrack(path, name);
@@ -256,6 +256,16 @@ describe('HLS with subtitles', () => {
     assert.ok(parts.length > 0);
     for (const p of parts) assert.match(p.uri, new RegExp(`^${stream.tag}/\\d+\\.\\d+\\.vtt$`));
     assert.match(ll, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[a-z0-9]+\/\d+\.\d+\.vtt"/);
+  });
+
+  it('every text part is independent, even when the packager flags its samples as non-sync', () => {
+    const h = new Harness();
+    feed(h, 's', [...ladder, textTrack('stpp', 'imsc', 8, 'deu', 0x01010000)]);
+    const stream = h.registry.get('s')!;
+    const pl = parseMedia(renderMediaPlaylist(stream, stream.tracks.get('imsc')!, { flavor: 'll-hls', partAddressing: 'uri' })!);
+    const parts = pl.segments.flatMap((s) => s.parts).filter((p) => !p.hint);
+    assert.ok(parts.length > 0);
+    for (const p of parts) assert.equal(p.independent, true);
   });
 
   it('a .vtt segment holds its cues relative to its start, mapped to its tfdt', () => {
