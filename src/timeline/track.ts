@@ -11,6 +11,7 @@ import { SegmentBytes, type Chunk, type Segment } from './segment.js';
 import { SegmentIndex } from './segment-index.js';
 import { Segmenter, type SegmenterTrack } from './segmenter.js';
 import { Signal } from './signal.js';
+import { splitAtBoundaries } from './text-split.js';
 
 /** A CMAF header of this track, addressed by id (EXT-X-MAP, DASH initialization). */
 export interface InitRecord {
@@ -435,7 +436,8 @@ export class Track implements SegmenterTrack, TrackView {
         lead = true;
       }
       this.held.shift();
-      this.cutter.process(h.run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
+      const run = this.kind === 'text' ? splitAtBoundaries(h.run, h.t0, ts, this.host.grid) : h.run;
+      this.cutter.process(run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
       this.dirty = true;
     }
     this.flush();

@@ -258,6 +258,25 @@ describe('HLS with subtitles', () => {
     assert.match(ll, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[a-z0-9]+\/\d+\.\d+\.vtt"/);
   });
 
+  it('a text sample that straddles a segment boundary is cut there: the media boundaries, the cue in both segments', () => {
+    const cues = [0, 1, 2].map((k) => ({ start: 3 * k, end: 3 * k + 3, text: `Long ${k}` }));
+    const parts = [textInit('wvtt', { language: 'eng' })];
+    for (let k = 0; k < 3; k++) parts.push(textFragment(k + 1, BigInt(k * 3000), textSamples('wvtt', cues, 3 * k, 3 * k + 3, { step: 3 })));
+    const path = join(dir, 'long.mp4');
+    writeFileSync(path, Buffer.concat(parts));
+    const h = new Harness();
+    feed(h, 's', [...ladder, loadLoopTrack(path, 'long')]);
+    const stream = h.registry.get('s')!;
+    const track = stream.tracks.get('long')!;
+    const video = stream.tracks.get('v360')!;
+    const listed = track.listedSegments().map((x) => [x.msn, x.startTime / x.timescale, x.seconds]);
+    assert.ok(listed.length >= 2);
+    assert.deepEqual(listed, video.listedSegments().slice(0, listed.length).map((x) => [x.msn, x.startTime / x.timescale, x.seconds]));
+    const seg = track.findSegment(2)!;
+    const cueLines = webVttOf(track, track.residentBytes(seg)!, 'fmp4').toString().split('\n').slice(3).join('\n');
+    assert.equal(cueLines, '00:00:00.000 --> 00:00:01.000\nLong 0\n\n00:00:01.000 --> 00:00:02.000\nLong 1\n');
+  });
+
   it('every text part is independent, even when the packager flags its samples as non-sync', () => {
     const h = new Harness();
     feed(h, 's', [...ladder, textTrack('stpp', 'imsc', 8, 'deu', 0x01010000)]);
