@@ -436,7 +436,7 @@ export class Track implements SegmenterTrack, TrackView {
         lead = true;
       }
       this.held.shift();
-      const run = this.kind === 'text' ? splitAtBoundaries(h.run, h.t0, ts, this.host.grid) : h.run;
+      const run = this.kind === 'text' ? splitAtBoundaries(h.run, h.t0, ts, this.host.grid, this.host.decidePartTarget(h.run.durations[0]! / ts)) : h.run;
       this.cutter.process(run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
       this.dirty = true;
     }

@@ -275,6 +275,11 @@ describe('HLS with subtitles', () => {
     const seg = track.findSegment(2)!;
     const cueLines = webVttOf(track, track.residentBytes(seg)!, 'fmp4').toString().split('\n').slice(3).join('\n');
     assert.equal(cueLines, '00:00:00.000 --> 00:00:01.000\nLong 0\n\n00:00:01.000 --> 00:00:02.000\nLong 1\n');
+    // And at the part boundaries: parts no longer than PART-TARGET (hls-parser checks it).
+    const ll = parseMedia(webVttLowLatency(renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: 'uri' })!));
+    const llParts = ll.segments.flatMap((x) => x.parts).filter((p) => !p.hint);
+    assert.ok(llParts.length >= 8);
+    for (const p of llParts) assert.ok((p.duration ?? Infinity) <= 0.5 + 1e-9, `part of ${p.duration} s`);
   });
 
   it('every text part is independent, even when the packager flags its samples as non-sync', () => {
