@@ -73,6 +73,7 @@ function assertCueTimes(pieces: readonly PageCue[], shift: number, player: strin
 describe('subtitles end to end', () => {
   let o: TestOrigin;
   let push: FfmpegRun;
+  let imscPush: FfmpegRun;
   let texts: ReturnType<typeof pushTextTrack>[] = [];
   let browser: Browser;
   let pages: Awaited<ReturnType<typeof startPageServer>>;
@@ -87,12 +88,16 @@ describe('subtitles end to end', () => {
       '-map', '0:v', ...X264, ...FRAGMENTED, '-method', 'PUT', `${o.ingest}/live/subs/video.mp4`,
       '-map', '1:a', ...AAC, ...FRAGMENTED, '-method', 'PUT', `${o.ingest}/live/subs/audio.mp4`,
     ]);
+    // A second stream with IMSC1 subtitles only (HLS offers IMSC1 where there is no WebVTT).
+    const imscZeroMs = Date.now();
+    imscPush = ffmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-t', '120', ...X264, ...FRAGMENTED, '-method', 'PUT', `${o.ingest}/live/imsc/video.mp4`]);
     [browser, pages] = await Promise.all([launchChromium(), startPageServer()]);
     // The packager's text tracks join once the video runs (their timestamps are on its timeline).
-    await waitFor('the video track', () => (o.origin.streams.get('subs')?.tracks.get('video')?.segmentCount ? true : undefined), 20_000);
+    await waitFor('the video tracks', () => (o.origin.streams.get('subs')?.tracks.get('video')?.segmentCount && o.origin.streams.get('imsc')?.tracks.get('video')?.segmentCount ? true : undefined), 20_000);
     texts = [
       pushTextTrack(`${o.ingest}/live/subs/english.mp4`, 'wvtt', { zeroMs, cues: CUES, language: 'eng', seconds: 120 }),
       pushTextTrack(`${o.ingest}/live/subs/german.mp4`, 'stpp', { zeroMs, cues: CUES, language: 'deu', seconds: 120 }),
+      pushTextTrack(`${o.ingest}/live/imsc/german.mp4`, 'stpp', { zeroMs: imscZeroMs, cues: CUES, language: 'deu', seconds: 120 }),
     ];
     await waitFor('3 subtitle segments', async () => {
       const pl = await get(`${base()}/english/index.m3u8`);
@@ -102,6 +107,7 @@ describe('subtitles end to end', () => {
 
   after(async () => {
     push?.kill();
+    imscPush?.kill();
     await Promise.all(texts.map((t) => t.stop()));
     await browser?.close();
     await pages?.close();
@@ -166,51 +172,54 @@ describe('subtitles end to end', () => {
     assert.ok(german.segments[0]!.map);
   });
 
-  it(`hls.js (lowLatencyMode) shows the WebVTT cues at their media times while playing`, async () => {
-    const page = await browser.newPage();
-    try {
-      await page.goto(pages.url);
-      await page.addScriptTag({ url: '/hls.js' });
-      await page.evaluate((src) => {
-        const w = window as unknown as { Hls: new (c: object) => HlsLike; __hls: HlsLike };
-        interface HlsLike {
-          loadSource(u: string): void;
-          attachMedia(v: HTMLVideoElement): void;
-          subtitleTrack: number;
-          subtitleDisplay: boolean;
-        }
-        const hls = new w.Hls({ lowLatencyMode: true });
-        w.__hls = hls;
-        hls.loadSource(src);
-        const video = document.getElementById('v') as HTMLVideoElement;
-        hls.attachMedia(video);
-        void video.play();
-      }, `${base()}/master.m3u8`);
-      await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
-      // A viewer turns the English subtitles on (hls.js selects none by itself: DEFAULT=NO).
-      await page.evaluate(() => {
-        const hls = (window as unknown as { __hls: { subtitleTracks: { name: string }[]; subtitleTrack: number; subtitleDisplay: boolean } }).__hls;
-        hls.subtitleDisplay = true;
-        hls.subtitleTrack = hls.subtitleTracks.findIndex((t) => t.name === 'english');
-      });
-      await page.waitForTimeout(PLAY_SECONDS * 1000);
-      const { cues, currentTime } = await pageCues(page);
-      // hls.js plays fMP4 at tfdt − initPTS: find its offset from a video fragment it placed.
-      const frag = await page.evaluate(() => {
-        const hls = (window as unknown as { __hls: { levels: { details?: { fragments: { sn: number; start: number }[] } }[]; currentLevel: number } }).__hls;
-        const f = hls.levels[Math.max(0, hls.currentLevel)]!.details!.fragments.at(-2)!;
-        return { sn: f.sn, start: f.start };
-      });
-      const video = parseMedia(await getText(`${base()}/video/index.m3u8`));
-      const seg = video.segments.find((s) => s.mediaSequenceNumber === frag.sn)!;
-      const shift = frag.start - tfdtSeconds((await get(resolve(`${base()}/video/index.m3u8`, seg.uri))).body, 12800);
-      console.log(`# hls.js: ${joined(cues).length} cues (${cues.length} pieces) at currentTime ${currentTime.toFixed(2)} (offset ${shift.toFixed(3)} s): ${joined(cues).slice(-3).map((c) => `${c.text} ${c.start.toFixed(3)}–${c.end.toFixed(3)}`).join(', ')}`);
-      assertCueTimes(cues, shift, 'hls.js');
-      assert.ok(cues.some((c) => c.start <= currentTime + 2), 'cues near the playhead');
-    } finally {
-      await page.close();
-    }
-  });
+  for (const [stream, name, format] of [['subs', 'english', 'WebVTT'], ['imsc', 'german', 'IMSC1']] as const) {
+    it(`hls.js (lowLatencyMode) shows the ${format} cues at their media times while playing`, async () => {
+      const base = (): string => `${o.playback}/live/${stream}`;
+      const page = await browser.newPage();
+      try {
+        await page.goto(pages.url);
+        await page.addScriptTag({ url: '/hls.js' });
+        await page.evaluate((src) => {
+          const w = window as unknown as { Hls: new (c: object) => HlsLike; __hls: HlsLike };
+          interface HlsLike {
+            loadSource(u: string): void;
+            attachMedia(v: HTMLVideoElement): void;
+            subtitleTrack: number;
+            subtitleDisplay: boolean;
+          }
+          const hls = new w.Hls({ lowLatencyMode: true });
+          w.__hls = hls;
+          hls.loadSource(src);
+          const video = document.getElementById('v') as HTMLVideoElement;
+          hls.attachMedia(video);
+          void video.play();
+        }, `${base()}/master.m3u8`);
+        await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
+        // A viewer turns the subtitles on (hls.js selects none by itself: DEFAULT=NO).
+        await page.evaluate((name) => {
+          const hls = (window as unknown as { __hls: { subtitleTracks: { name: string }[]; subtitleTrack: number; subtitleDisplay: boolean } }).__hls;
+          hls.subtitleDisplay = true;
+          hls.subtitleTrack = hls.subtitleTracks.findIndex((t) => t.name === name);
+        }, name);
+        await page.waitForTimeout(PLAY_SECONDS * 1000);
+        const { cues, currentTime } = await pageCues(page);
+        // hls.js plays fMP4 at tfdt − initPTS: find its offset from a video fragment it placed.
+        const frag = await page.evaluate(() => {
+          const hls = (window as unknown as { __hls: { levels: { details?: { fragments: { sn: number; start: number }[] } }[]; currentLevel: number } }).__hls;
+          const f = hls.levels[Math.max(0, hls.currentLevel)]!.details!.fragments.at(-2)!;
+          return { sn: f.sn, start: f.start };
+        });
+        const video = parseMedia(await getText(`${base()}/video/index.m3u8`));
+        const seg = video.segments.find((s) => s.mediaSequenceNumber === frag.sn)!;
+        const shift = frag.start - tfdtSeconds((await get(resolve(`${base()}/video/index.m3u8`, seg.uri))).body, 12800);
+        console.log(`# hls.js ${format}: ${joined(cues).length} cues (${cues.length} pieces) at currentTime ${currentTime.toFixed(2)} (offset ${shift.toFixed(3)} s): ${joined(cues).slice(-3).map((c) => `${c.text} ${c.start.toFixed(3)}–${c.end.toFixed(3)}`).join(', ')}`);
+        assertCueTimes(cues, shift, `hls.js ${format}`);
+        assert.ok(cues.some((c) => c.start <= currentTime + 2), 'cues near the playhead');
+      } finally {
+        await page.close();
+      }
+    });
+  }
 
   for (const [lang, name, format] of [['eng', 'english', 'WebVTT'], ['deu', 'german', 'IMSC1']] as const) {
     it(`dash.js shows the ${format} cues at their media times while playing`, async () => {
