@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StreamRegistry } from './timeline/registry.js';
 
-export type RouteClass = 'multivariant' | 'playlist' | 'mpd' | 'hesp' | 'hesp-packet' | 'segment' | 'ts-segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'api' | 'status-page' | 'other';
+export type RouteClass = 'multivariant' | 'playlist' | 'mpd' | 'hesp' | 'hesp-packet' | 'segment' | 'ts-segment' | 'vtt-segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'api' | 'status-page' | 'other';
 
 /** The origin's Prometheus metrics, in a registry of its own (several origins may share a process in tests). */
 export function createMetrics(streams: StreamRegistry, held: () => number = () => 0, dvrDiskBytes: () => number | null = () => null) {

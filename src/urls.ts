@@ -10,6 +10,8 @@
  *   {track}/{tag}/{msn}.m4s                          segment
  *   {track}/{tag}/{msn}.{part}.m4s                   partial segment
  *   {track}/{tag}/{msn}.ts                           MPEG-TS segment (video muxed with the default audio)
+ *   {track}/{tag}/{msn}.vtt | {msn}-ts.vtt           WebVTT segment of a wvtt track, timed for fMP4 | MPEG-TS media
+ *   {track}/{tag}/{msn}.{part}.vtt                   WebVTT partial segment
  *   {track}/{tag}/hesp-{seq|now}.mp4                 HESP initialization packet
  */
 import { OriginError } from './errors.js';
@@ -17,6 +19,8 @@ import { OriginError } from './errors.js';
 export type PlaylistFlavor = 'll-hls' | 'l-hls' | 'ts';
 /** The multivariant playlists that carry I-frame variants (fMP4 ones). */
 export type IframeFlavor = 'll-hls' | 'l-hls';
+/** The media a WebVTT segment's X-TIMESTAMP-MAP refers to. */
+export type VttMedia = 'fmp4' | 'ts';
 
 export type PlaybackTarget =
   | { readonly kind: 'utc' | 'health' | 'metrics' }
@@ -26,6 +30,7 @@ export type PlaybackTarget =
   | { readonly kind: 'playlist'; readonly stream: string; readonly track: string; readonly flavor: PlaylistFlavor }
   | { readonly kind: 'iframes'; readonly stream: string; readonly track: string; readonly flavor: IframeFlavor }
   | { readonly kind: 'segment' | 'ts'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number }
+  | { readonly kind: 'vtt'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number; readonly part: number | null; readonly media: VttMedia }
   | { readonly kind: 'part'; readonly stream: string; readonly track: string; readonly tag: string; readonly msn: number; readonly part: number }
   | { readonly kind: 'init'; readonly stream: string; readonly track: string; readonly tag: string; readonly id: string }
   | { readonly kind: 'hesp-packet'; readonly stream: string; readonly track: string; readonly tag: string; readonly seq: number | 'now' }
@@ -44,6 +49,7 @@ const TAG = /^[0-9a-z]{1,16}$/;
 const SEGMENT = /^(\d{1,15})\.m4s$/;
 const PART = /^(\d{1,15})\.(\d{1,6})\.m4s$/;
 const TS_SEGMENT = /^(\d{1,15})\.ts$/;
+const VTT_SEGMENT = /^(\d{1,15})(?:\.(\d{1,6})|(-ts))?\.vtt$/;
 const INIT = /^init-([0-9a-f]{1,40})\.mp4$/;
 const HESP_PACKET = /^hesp-(\d{1,15}|now)\.mp4$/;
 
@@ -86,6 +92,8 @@ export function parsePlaybackPath(path: string): PlaybackTarget {
   if (m) return { kind: 'part', stream, track, tag, msn: Number(m[1]), part: Number(m[2]) };
   m = TS_SEGMENT.exec(file!);
   if (m) return { kind: 'ts', stream, track, tag, msn: Number(m[1]) };
+  m = VTT_SEGMENT.exec(file!);
+  if (m) return { kind: 'vtt', stream, track, tag, msn: Number(m[1]), part: m[2] === undefined ? null : Number(m[2]), media: m[3] ? 'ts' : 'fmp4' };
   m = INIT.exec(file!);
   if (m) return { kind: 'init', stream, track, tag, id: m[1]! };
   m = HESP_PACKET.exec(file!);
@@ -118,6 +126,8 @@ export function playbackPath(t: PlaybackTarget): string {
       return `/live/${t.stream}/${t.track}/${segmentUri(t.tag, t.msn)}`;
     case 'ts':
       return `/live/${t.stream}/${t.track}/${segmentUri(t.tag, t.msn, 'ts')}`;
+    case 'vtt':
+      return `/live/${t.stream}/${t.track}/${t.part === null ? vttSegmentUri(t.tag, t.msn, t.media) : `${t.tag}/${t.msn}.${t.part}.vtt`}`;
     case 'part':
       return `/live/${t.stream}/${t.track}/${partUri(t.tag, t.msn, t.part)}`;
     case 'init':
@@ -152,6 +162,11 @@ export function siblingPlaylistUri(track: string, flavor: PlaylistFlavor = 'll-h
 /** A segment, relative to its media playlist. */
 export function segmentUri(tag: string, msn: number, extension: 'm4s' | 'ts' = 'm4s'): string {
   return `${tag}/${msn}.${extension}`;
+}
+
+/** A WebVTT segment, relative to its media playlist. */
+export function vttSegmentUri(tag: string, msn: number, media: VttMedia): string {
+  return `${tag}/${msn}${media === 'ts' ? '-ts' : ''}.vtt`;
 }
 
 /** A partial segment, relative to its media playlist. */

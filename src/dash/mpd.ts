@@ -6,6 +6,7 @@ import { presentationTimeOffset, segmentsIn, type AddressingMode, type DashPerio
 import { dashTemplates } from '../urls.js';
 import { LIVE, type ViewRequest } from '../dvr/view.js';
 import { writeEventStream, writeInbandEventStream } from './events.js';
+import { mimeTypeOf, writeTextDescriptors } from './text.js';
 import { XmlWriter, xsDateTime, xsDuration, type XmlAttributes } from './xml.js';
 
 export interface MpdOptions {
@@ -39,7 +40,7 @@ function adaptationSets(stream: Stream): SetKey[] {
   const sets = new Map<string, SetKey>();
   for (const t of stream.orderedTracks()) {
     const family = t.info.sampleEntry.replace(/[13]$/, '').replace('hev', 'hvc');
-    const key = t.kind === 'video' ? `video-${family}` : `audio-${t.info.codec}-${t.info.language}`;
+    const key = t.kind === 'video' ? `video-${family}` : `${t.kind}-${t.info.codec}-${t.info.language}`;
     const set = sets.get(key) ?? { key, kind: t.kind, tracks: [] };
     set.tracks.push(t);
     sets.set(key, set);
@@ -226,10 +227,10 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
         ['id', stableId(set.key)],
         ['contentType', set.kind],
         // shaka parses chunks progressively only when mimeType is exactly video/mp4 or audio/mp4.
-        ['mimeType', set.kind === 'video' ? 'video/mp4' : 'audio/mp4'],
+        ['mimeType', mimeTypeOf(set.kind)],
         ['segmentAlignment', true],
         ['startWithSAP', 1],
-        ['lang', set.kind === 'audio' && first.info.language !== 'und' ? first.info.language : undefined],
+        ['lang', set.kind !== 'video' && first.info.language !== 'und' ? first.info.language : undefined],
         ['maxWidth', set.kind === 'video' ? Math.max(...reps.map((r) => r.track.info.width ?? 0)) : undefined],
         ['maxHeight', set.kind === 'video' ? Math.max(...reps.map((r) => r.track.info.height ?? 0)) : undefined],
       ];
@@ -238,6 +239,7 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
       if (previous) x.leaf('SupplementalProperty', [['schemeIdUri', CONTINUITY], ['value', previous]]);
       if (lowLatency) x.leaf('SupplementalProperty', [['schemeIdUri', DVB_LL], ['value', true]]);
       writeInbandEventStream(x, stream, set.tracks);
+      writeTextDescriptors(x, stream, set.kind, first);
       for (const rep of reps) writeRepresentation(x, stream, rep, period, { numbered, lowLatency }, ato, reference === rep.track);
       x.close();
     }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { BoxReader } from '../isobmff/box-reader.js';
 import { MDAT, MOOF, MOOV } from '../isobmff/fourcc.js';
 import { parseMoof } from '../isobmff/fragment.js';
-import { parseInit } from '../isobmff/init.js';
+import { parseInit, type TrackKind } from '../isobmff/init.js';
 import { runDuration, runFromFragment, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
 import { IngestSession, type IngestObserver } from '../ingest/session.js';
 import type { StreamRegistry } from '../timeline/registry.js';
@@ -16,7 +16,7 @@ export interface LoopTrack {
   readonly name: string;
   readonly init: Buffer;
   readonly timescale: number;
-  readonly kind: 'video' | 'audio';
+  readonly kind: TrackKind;
   readonly runs: readonly SampleRun[];
   /** Decode time of the first sample. */
   readonly start: bigint;

@@ -17,6 +17,7 @@ const savedTrack = z.object({
   chunkDuration: z.number(),
   compositionShift: z.number(),
   producerReference: prft.nullable(),
+  captions: z.object({ cea608: z.boolean(), cea708: z.boolean() }).optional(),
 });
 const savedCue = z.object({
   id: z.string(),

@@ -50,7 +50,8 @@ export function renderHespManifest(stream: Stream, options: HespOptions): string
   const td = stream.targetDuration;
   const frontier = stream.frontier();
   if (d === null || td === null || frontier === null) return null;
-  const tracks = stream.orderedTracks().filter((t) => t.segments().some((s) => s.state === 'complete'));
+  // HESP carries video and audio only (text has no initialization packets).
+  const tracks = stream.orderedTracks().filter((t) => t.kind !== 'text' && t.segments().some((s) => s.state === 'complete'));
   if (tracks.length === 0) return null;
   const window = stream.options.windowSeconds;
   const all = hespPresentations(stream);

@@ -6,6 +6,7 @@ import { AttributeList, tag } from './attributes.js';
 import { iframeStreamInfs } from './iframe-playlist.js';
 import { FMP4_VERSION, LL_HLS_VERSION, TS_VERSION } from './media-playlist.js';
 import { mediaPlaylistUri, type PlaylistFlavor } from '../urls.js';
+import { addTextGroups, subtitleCodecs, textMediaTags } from './renditions.js';
 
 interface AudioGroup {
   readonly id: string;
@@ -43,6 +44,8 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
       lines.push(tag('#EXT-X-MEDIA', a));
     });
   }
+  lines.push(...textMediaTags(stream, flavor, suffix));
+  const textCodecs = subtitleCodecs(stream, flavor);
   if (videos.length > 0) {
     for (const v of videos) {
       const rate = measureBitrate(v) ?? { peak: 0, average: 0 };
@@ -50,11 +53,12 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
         const a = new AttributeList()
           .integer('BANDWIDTH', rate.peak + (g?.peak ?? 0))
           .integer('AVERAGE-BANDWIDTH', rate.average + (g?.average ?? 0))
-          .quoted('CODECS', g ? `${v.info.codec},${g.codec}` : v.info.codec);
+          .quoted('CODECS', [v.info.codec, ...(g ? [g.codec] : []), ...textCodecs].join(','));
         if (v.info.width && v.info.height) a.resolution('RESOLUTION', v.info.width, v.info.height);
         const fps = v.frameRate;
         if (fps) a.decimal('FRAME-RATE', fps, 3);
         if (g) a.quoted('AUDIO', g.id);
+        addTextGroups(a, stream, flavor, true);
         lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, flavor) + suffix);
       }
     }
@@ -63,7 +67,8 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
     for (const g of groups) {
       for (const t of g.tracks) {
         const rate = measureBitrate(t) ?? { peak: 0, average: 0 };
-        const a = new AttributeList().integer('BANDWIDTH', rate.peak).integer('AVERAGE-BANDWIDTH', rate.average).quoted('CODECS', t.info.codec).quoted('AUDIO', g.id);
+        const a = new AttributeList().integer('BANDWIDTH', rate.peak).integer('AVERAGE-BANDWIDTH', rate.average).quoted('CODECS', [t.info.codec, ...textCodecs].join(',')).quoted('AUDIO', g.id);
+        addTextGroups(a, stream, flavor, false);
         lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t.name, flavor) + suffix);
       }
     }
@@ -117,7 +122,7 @@ function renderTsMultivariant(stream: Stream, suffix: string): string | null {
   const videos = stream.orderedTracks().filter((t) => t.kind === 'video' && tsCompatible(t) && t.listedSegments().length > 0);
   if (videos.length === 0 && !audioReady) return null;
   const audioRate = audioReady ? (measureBitrate(audioReady) ?? { peak: 0, average: 0 }) : { peak: 0, average: 0 };
-  const lines = ['#EXTM3U', `#EXT-X-VERSION:${TS_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${TS_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...textMediaTags(stream, 'ts', suffix)];
   for (const v of videos) {
     const rate = measureBitrate(v) ?? { peak: 0, average: 0 };
     const a = new AttributeList()
@@ -127,6 +132,7 @@ function renderTsMultivariant(stream: Stream, suffix: string): string | null {
     if (v.info.width && v.info.height) a.resolution('RESOLUTION', v.info.width, v.info.height);
     const fps = v.frameRate;
     if (fps) a.decimal('FRAME-RATE', fps, 3);
+    addTextGroups(a, stream, 'ts', true);
     lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, 'ts') + suffix);
   }
   if (audioReady) {
@@ -134,6 +140,7 @@ function renderTsMultivariant(stream: Stream, suffix: string): string | null {
       .integer('BANDWIDTH', Math.ceil(audioRate.peak * TS_OVERHEAD))
       .integer('AVERAGE-BANDWIDTH', Math.ceil(audioRate.average * TS_OVERHEAD))
       .quoted('CODECS', audioReady.info.codec);
+    addTextGroups(a, stream, 'ts', false);
     lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(audioReady.name, 'ts') + suffix);
   }
   lines.push('');

@@ -3,6 +3,8 @@ import { OriginError } from '../errors.js';
 import { decideBlocking, isSatisfied, lookupPart, parseDirectives } from '../hls/blocking.js';
 import { endsWithBareHint } from '../hls/boundary.js';
 import { lowLatencyParams } from '../hls/low-latency.js';
+import { isWebVtt } from '../hls/renditions.js';
+import { webVttLowLatency } from '../hls/subtitle-playlist.js';
 import { renderMediaPlaylist, type PartAddressing } from '../hls/media-playlist.js';
 import type { CueTags } from '../hls/daterange.js';
 import { defaultTsAudio, renderMultivariantPlaylist, tsCompatible } from '../hls/multivariant.js';
@@ -43,7 +45,7 @@ function holdLimitMs(stream: Stream): number {
 }
 
 function contentType(track: Track): string {
-  return track.kind === 'video' ? 'video/mp4' : 'audio/mp4';
+  return track.kind === 'video' ? 'video/mp4' : track.kind === 'audio' ? 'audio/mp4' : 'application/mp4';
 }
 
 export function notReady(req: IncomingMessage, res: ServerResponse, what: string): void {
@@ -93,6 +95,13 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
+    if (isWebVtt(track)) {
+      const text = (): string | null => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: 'uri', skip }, view);
+      return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => {
+        const fmp4 = text();
+        return fmp4 === null ? null : webVttLowLatency(fmp4);
+      });
+    }
     return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }, view, ctx.cueTags));
   };
   const first = render();

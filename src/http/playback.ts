@@ -1,3 +1,5 @@
+import { isWebVtt } from '../hls/renditions.js';
+import { sendVttPlaylist, sendVttSegment } from './subtitle-routes.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OriginError } from '../errors.js';
 import type { PartAddressing } from '../hls/media-playlist.js';
@@ -167,6 +169,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       if (target.kind === 'playlist') {
         route = 'playlist';
         if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, query, view());
+        if (isWebVtt(track)) return sendVttPlaylist(hls, req, res, stream, track, target.flavor, view());
         return sendSimplePlaylist(hls, req, res, stream, track, target.flavor, view());
       }
       if (target.kind === 'iframes') {
@@ -183,6 +186,9 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
         case 'ts':
           route = 'ts-segment';
           return sendTsSegment(hls, tsCache, req, res, stream, track, target.msn);
+        case 'vtt':
+          route = 'vtt-segment';
+          return sendVttSegment(hls, req, res, stream, track, target.msn, target.part, target.media);
         case 'part':
           route = 'part';
           return sendPart(hls, req, res, stream, track, target.msn, target.part);
@@ -195,7 +201,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       }
     } catch (err) {
       if (!(err instanceof OriginError)) reportFault(ctx, 'playback', err, { url: req.url });
-      if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4|ts)$/.test(req.url?.split('?')[0] ?? '')) {
+      if (err instanceof OriginError && err.code === 'NOT_FOUND' && /\.(m4s|mp4|ts|vtt)$/.test(req.url?.split('?')[0] ?? '')) {
         ctx.metrics.mediaNotFound.inc({ reason: 'unknown' });
       }
       sendError(req, res, err);

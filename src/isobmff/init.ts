@@ -3,18 +3,19 @@ import { findBox, forEachBox, requirePayload, writeBoxHeader, type ChildBox } fr
 import { aacCodecString, parseAudioSpecificConfig } from './codecs/aac.js';
 import { parseEsds } from './codecs/descriptors.js';
 import { nalLengthSize } from './codecs/nal.js';
+import { extendedLanguage, parseTextEntry, TEXT_ENTRIES, TEXT_HANDLERS } from './codecs/text.js';
 import { avcCodecString, hevcCodecString, parseAvcC } from './codecs/video.js';
 import { fourcc, fourccToString, FTYP, MOOV, MVEX, TRAK, TREX, TKHD } from './fourcc.js';
 import type { TrackDefaults } from './fragment.js';
 
-export type TrackKind = 'video' | 'audio';
+export type TrackKind = 'video' | 'audio' | 'text';
 
 /** What the origin knows about one track from its CMAF header. */
 export interface TrackInfo {
   readonly trackId: number;
   readonly kind: TrackKind;
   readonly timescale: number;
-  /** ISO 639-2/T code from mdhd ('und' when unset). */
+  /** ISO 639-2/T code from mdhd ('und' when unset), or the BCP 47 tag of elng when present. */
   readonly language: string;
   readonly sampleEntry: string;
   /** RFC 6381 codecs parameter. */
@@ -23,7 +24,7 @@ export interface TrackInfo {
   readonly height?: number;
   readonly sampleRate?: number;
   readonly channels?: number;
-  /** avcC / hvcC payload, AudioSpecificConfig, or dOps payload. */
+  /** avcC / hvcC payload, AudioSpecificConfig, dOps payload, or the WebVTT vttC text. */
   readonly codecConfig: Buffer;
   readonly defaults: TrackDefaults;
   /** media_time of the first non-empty edit (elst), 0 without an edit list. */
@@ -110,7 +111,7 @@ function parseTrak(buf: Buffer, trak: ChildBox, trexById: Map<number, TrackDefau
   const timescale = buf.readUInt32BE(mdhd.payload + (mdhdVersion === 1 ? 20 : 12));
   if (timescale === 0) throw malformed(`track ${trackId} has timescale 0`);
   const langBits = buf.readUInt16BE(mdhd.payload + (mdhdVersion === 1 ? 32 : 20));
-  const language = langBits === 0 ? 'und' : String.fromCharCode(((langBits >> 10) & 31) + 0x60, ((langBits >> 5) & 31) + 0x60, (langBits & 31) + 0x60);
+  const language = extendedLanguage(buf, mdia) ?? (langBits === 0 || langBits === 0x7fff ? 'und' : String.fromCharCode(((langBits >> 10) & 31) + 0x60, ((langBits >> 5) & 31) + 0x60, (langBits & 31) + 0x60));
   const hdlr = child(buf, mdia, HDLR, 'mdia');
   requirePayload(hdlr, 12);
   const handler = fourccToString(buf.readUInt32BE(hdlr.payload + 8));
@@ -204,7 +205,11 @@ function parseTrak(buf: Buffer, trak: ChildBox, trexById: Map<number, TrackDefau
       ...btrt,
     };
   }
-  throw new OriginError('UNSUPPORTED_MEDIA', `unsupported track ${trackId}: handler '${handler}' with sample entry '${sampleEntry}' (video and audio only)`);
+  if (TEXT_HANDLERS.has(handler) && TEXT_ENTRIES.has(sampleEntry)) {
+    const text = parseTextEntry(buf, entry, sampleEntry, trackId);
+    return { trackId, kind: 'text', timescale, language, sampleEntry, codec: text.codec, codecConfig: text.config, defaults, editMediaTime };
+  }
+  throw new OriginError('UNSUPPORTED_MEDIA', `unsupported track ${trackId}: handler '${handler}' with sample entry '${sampleEntry}' (video, audio, and wvtt or stpp text only)`);
 }
 
 function unsupported(trackId: number, sampleEntry: string): OriginError {

@@ -14,7 +14,7 @@ export interface DeliveryCounters {
 
 export interface TrackStatus {
   readonly name: string;
-  readonly kind: 'video' | 'audio';
+  readonly kind: 'video' | 'audio' | 'text';
   /** RFC 6381 codecs parameter. */
   readonly codec: string;
   readonly width: number | null;

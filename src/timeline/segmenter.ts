@@ -210,7 +210,8 @@ export class Segmenter {
       startTime,
       duration: runDuration(slice),
       sampleCount: to - from,
-      independent: isSyncSample(slice.flags[0]!),
+      // Every text sample stands alone (ISO/IEC 14496-30), whatever flags a packager wrote.
+      independent: this.track.kind === 'text' || isSyncSample(slice.flags[0]!),
       arrivalMs,
     };
     if (seg.baseMediaDecodeTime === null) seg.baseMediaDecodeTime = slice.baseMediaDecodeTime;

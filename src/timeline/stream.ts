@@ -51,6 +51,8 @@ export interface Epoch {
  * the instance tag are functions of the media and the configuration: two origins fed the same
  * bytes publish the same ones.
  */
+const KIND_ORDER: Record<Track['kind'], number> = { video: 0, audio: 1, text: 2 };
+
 export class Stream implements TrackHost {
   readonly tracks = new Map<string, Track>();
   readonly grid = new SegmentGrid();
@@ -105,10 +107,10 @@ export class Stream implements TrackHost {
     return track;
   }
 
-  /** Tracks in a stable order: video by descending height, then audio, then by name. */
+  /** Tracks in a stable order: video by descending height, then audio, then text, then by name. */
   orderedTracks(): Track[] {
     return [...this.tracks.values()].sort((a, b) => {
-      if (a.kind !== b.kind) return a.kind === 'video' ? -1 : 1;
+      if (a.kind !== b.kind) return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
       const h = (b.info.height ?? 0) - (a.info.height ?? 0);
       return h !== 0 ? h : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
     });
@@ -456,16 +458,16 @@ export class Stream implements TrackHost {
     if (this.periodTrackers.number.periods.length + this.periodTrackers.timeline.periods.length !== before) this.persist();
   }
 
-  /** A video track advanced: audio waiting on its boundaries may go on. */
+  /** A video track advanced: audio and text waiting on its boundaries may go on. */
   trackProgressed(track: TrackView): void {
     if (track.kind !== 'video') return;
-    for (const t of this.tracks.values()) if (t.kind === 'audio') t.drain('decided');
+    for (const t of this.tracks.values()) if (t.kind !== 'video') t.drain('decided');
   }
 
   trackStateChanged(track: TrackView): void {
     if (track.kind === 'video') {
       const mode = this.hasActiveVideo() ? 'decided' : 'flush';
-      for (const t of this.tracks.values()) if (t.kind === 'audio') t.drain(mode);
+      for (const t of this.tracks.values()) if (t.kind !== 'video') t.drain(mode);
     }
     this.trimGrid();
     this.updatePeriods();

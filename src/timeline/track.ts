@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IngestChunk } from '../isobmff/chunker.js';
+import { scanCaptions, type CaptionPresence } from '../isobmff/codecs/captions.js';
 import type { TrackInfo } from '../isobmff/init.js';
 import { MDAT } from '../isobmff/fourcc.js';
 import { isSyncSample } from '../isobmff/fragment.js';
@@ -10,6 +11,7 @@ import { SegmentBytes, type Chunk, type Segment } from './segment.js';
 import { SegmentIndex } from './segment-index.js';
 import { Segmenter, type SegmenterTrack } from './segmenter.js';
 import { Signal } from './signal.js';
+import { splitAtBoundaries } from './text-split.js';
 
 /** A CMAF header of this track, addressed by id (EXT-X-MAP, DASH initialization). */
 export interface InitRecord {
@@ -29,6 +31,8 @@ export interface SavedTrack {
   readonly chunkDuration: number;
   readonly compositionShift: number;
   readonly producerReference: (Omit<NonNullable<IngestChunk['prft']>, 'mediaTime'> & { readonly mediaTime: string }) | null;
+  /** Absent in what an older origin saved. */
+  readonly captions?: CaptionPresence;
 }
 
 export type IngestResult = 'accepted' | 'held' | 'duplicate' | 'empty';
@@ -82,6 +86,8 @@ export class Track implements SegmenterTrack, TrackView {
   private current: InitRecord;
   private readonly index: SegmentIndex;
   private readonly cutter: Segmenter;
+  /** Closed captions seen in the SEI of the samples before this video track's first segment completed. */
+  readonly captions: CaptionPresence = { cea608: false, cea708: false };
   private restartCheck = true;
   private lastSegmentPending = false;
   private held: Held[] = [];
@@ -118,6 +124,7 @@ export class Track implements SegmenterTrack, TrackView {
       chunkDuration: this.chunkDuration,
       compositionShift: this.compositionShift,
       producerReference: this.producerReference ? { ...this.producerReference, mediaTime: String(this.producerReference.mediaTime) } : null,
+      captions: { ...this.captions },
     };
   }
 
@@ -132,6 +139,7 @@ export class Track implements SegmenterTrack, TrackView {
     this.sampleDuration = saved.sampleDuration;
     this.chunkDuration = saved.chunkDuration;
     this.compositionShift = saved.compositionShift;
+    if (saved.captions) Object.assign(this.captions, saved.captions);
     if (saved.producerReference) this.producerReference = { ...saved.producerReference, mediaTime: BigInt(saved.producerReference.mediaTime) };
     this.index.restore(records);
     const last = records[records.length - 1];
@@ -355,6 +363,10 @@ export class Track implements SegmenterTrack, TrackView {
     let run = chunk.run;
     const n = run.durations.length;
     if (n === 0) return 'empty';
+    // Decided before the first segment is listed, so the multivariant playlist never changes its mind.
+    if (this.kind === 'video' && (this.index.size === 0 || (this.index.size === 1 && this.cutter.open !== null))) {
+      scanCaptions(run, this.info.nalLengthSize ?? 4, this.info.sampleEntry.startsWith('h'), this.captions);
+    }
     const ts = this.timescale;
     const duration = runDuration(run);
     let t0 = this.mapTime(run.baseMediaDecodeTime, arrivalMs, duration, chunk);
@@ -393,7 +405,7 @@ export class Track implements SegmenterTrack, TrackView {
     const end = t0 + runDuration(run);
     this.lastEnd = this.lastEnd === null ? end : Math.max(this.lastEnd, end);
     let result: IngestResult = 'accepted';
-    if (this.kind === 'audio' && (this.held.length > 0 || this.host.hasActiveVideo())) {
+    if (this.kind !== 'video' && (this.held.length > 0 || this.host.hasActiveVideo())) {
       this.held.push({ run, chunk, t0, arrivalMs });
       this.drain('decided');
       if (this.held.length > 0) result = 'held';
@@ -407,7 +419,7 @@ export class Track implements SegmenterTrack, TrackView {
   }
 
   /**
-   * Audio follows the video grid: chunks wait until no video boundary can fall inside them.
+   * Audio and text follow the video grid: chunks wait until no video boundary can fall inside them.
    * `flush` (the video went away, or this track stops) appends everything held to the current
    * grid without opening boundaries of its own.
    */
@@ -426,7 +438,8 @@ export class Track implements SegmenterTrack, TrackView {
         lead = true;
       }
       this.held.shift();
-      this.cutter.process(h.run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
+      const run = this.kind === 'text' ? splitAtBoundaries(h.run, h.t0, ts, this.host.grid, this.host.decidePartTarget(h.run.durations[0]! / ts)) : h.run;
+      this.cutter.process(run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
       this.dirty = true;
     }
     this.flush();
