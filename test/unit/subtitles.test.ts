@@ -22,6 +22,9 @@ import { fourccToString, MOOV } from '../../src/isobmff/fourcc.js';
 import { parseInit, singleTrackInit } from '../../src/isobmff/init.js';
 import { periodicCues, textFragment, textInit, textSamples, type Cue, type TextFormat } from '../helpers/text-track.js';
 
+/** The EXT-X-STREAM-INF variants (hls-parser lists the I-frame ones among them too). */
+const streamVariants = <V extends { isIFrameOnly?: boolean }>(pl: { variants: V[] }): V[] => pl.variants.filter((v) => !v.isIFrameOnly);
+
 const ladder = loadTracks(LADDER);
 const dir = mkdtempSync(join(tmpdir(), 'subs-'));
 
@@ -203,19 +206,19 @@ describe('HLS with subtitles', () => {
     const stream = fed();
     const master = renderMultivariantPlaylist(stream)!;
     const pl = parseMaster(master);
-    const subs = pl.variants[0]!.subtitles;
+    const subs = streamVariants(pl)[0]!.subtitles;
     // WebVTT and IMSC1 both pushed: the WebVTT ones (hls.js reads a group's format from CODECS).
     assert.deepEqual(subs.map((r) => [r.name, r.language, r.uri, r.groupId]), [['subs', 'fra', 'subs/index.m3u8', 'subs']]);
-    for (const v of pl.variants) {
+    for (const v of streamVariants(pl)) {
       assert.doesNotMatch(v.codecs ?? '', /stpp|wvtt/);
       assert.equal(v.closedCaptions.length, 0);
     }
-    assert.equal(master.match(/CLOSED-CAPTIONS=NONE/g)!.length, pl.variants.length);
+    assert.equal(master.match(/CLOSED-CAPTIONS=NONE/g)!.length, streamVariants(pl).length);
     assert.match(master, /#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="subs",LANGUAGE="fra",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subs\/index.m3u8"/);
     // MPEG-TS: WebVTT only (IMSC1 needs fMP4 segments).
     const ts = renderMultivariantPlaylist(stream, 'ts')!;
     const tsPl = parseMaster(ts);
-    assert.deepEqual(tsPl.variants[0]!.subtitles.map((r) => r.uri), ['subs/ts.m3u8']);
+    assert.deepEqual(streamVariants(tsPl)[0]!.subtitles.map((r) => r.uri), ['subs/ts.m3u8']);
     assert.doesNotMatch(ts, /stpp/);
     parseMaster(renderMultivariantPlaylist(stream, 'l-hls')!);
   });
@@ -226,8 +229,8 @@ describe('HLS with subtitles', () => {
     const stream = h.registry.get('s')!;
     for (const flavor of ['ll-hls', 'l-hls'] as const) {
       const pl = parseMaster(renderMultivariantPlaylist(stream, flavor)!);
-      assert.deepEqual(pl.variants[0]!.subtitles.map((r) => [r.name, r.language]), [['imsc', 'deu']]);
-      for (const v of pl.variants) assert.match(v.codecs ?? '', /,stpp\.ttml\.im1t$/);
+      assert.deepEqual(streamVariants(pl)[0]!.subtitles.map((r) => [r.name, r.language]), [['imsc', 'deu']]);
+      for (const v of streamVariants(pl)) assert.match(v.codecs ?? '', /,stpp\.ttml\.im1t$/);
     }
     const ts = renderMultivariantPlaylist(stream, 'ts')!;
     assert.doesNotMatch(ts, /SUBTITLES|stpp/);
@@ -314,7 +317,7 @@ describe('HLS with subtitles', () => {
     const stream = fed({ captions: true });
     const master = renderMultivariantPlaylist(stream)!;
     const pl = parseMaster(master);
-    for (const v of pl.variants) assert.deepEqual(v.closedCaptions.map((c) => [c.groupId, c.instreamId]), [['cc', 'CC1']]);
+    for (const v of streamVariants(pl)) assert.deepEqual(v.closedCaptions.map((c) => [c.groupId, c.instreamId]), [['cc', 'CC1']]);
     assert.doesNotMatch(master, /CLOSED-CAPTIONS=NONE/);
     assert.match(renderMultivariantPlaylist(stream, 'ts')!, /INSTREAM-ID="CC1"/);
     const mpd = xml.parse(renderMpd(stream, { mode: 'number', targetLatency: 2.5, utcUrl: '/utc' })!) as { MPD: Node };
