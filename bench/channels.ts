@@ -1,7 +1,8 @@
 // Channels per origin core: 3-rendition streams pushed in real time into one origin process, each
 // followed by two edges on every rendition (LL-HLS blocking reloads and parts, LL-DASH chunked
 // segments; bench/load/channels.ts, a child process), stepping the number of streams up until
-// p99 chunk latency (ingest send → edge receipt) passes the limit or the origin saturates its core.
+// p99 chunk latency (ingest send → edge receipt) is far past the limit or the origin saturates
+// its core.
 // The encoders run in this process, the followers in the child, both on the load CPU: the
 // machine has two cores, one for the origin and one shared by all the load.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -18,6 +19,8 @@ import { cpuMeter, rssBytes, runQueueMeter, stopChild } from './lib/system.js';
 
 const HOST = '127.0.0.1';
 const EDGES = 2;
+/** Two steps in a row with p99 over this many times the limit end the curve. */
+const PAST_LIMIT = 10;
 
 /**
  * About 3 Mbit/s per stream: two video renditions (25 fps, a keyframe a second) and one audio,
@@ -99,8 +102,8 @@ async function startChannel(ingestPort: number, playbackPort: number, name: stri
 
 /**
  * Steps the number of streams through `steps` on one origin (streams are added, never restarted),
- * measuring `seconds` of steady state at each; stops after two steps in a row over `limitMs` p99,
- * or when the origin or the load generators use ≥ 90 % of their core.
+ * measuring `seconds` of steady state at each; stops after two steps in a row far over `limitMs`
+ * p99, or when the origin or the load generators use ≥ 90 % of their core.
  */
 export async function benchChannels(steps: readonly number[], seconds: number, limitMs: number, log: (line: string) => void): Promise<ChannelsResult> {
   // The default limit of live streams (100) may be below the last step.
@@ -129,10 +132,11 @@ export async function benchChannels(steps: readonly number[], seconds: number, l
       const step = await measure(origin.pid, followers, channels, base, seconds);
       results.push(step);
       log(`  ${n} stream${n === 1 ? '' : 's'}: p50 ${step.p50.toFixed(1)} / p99 ${step.p99.toFixed(1)} ms, ${(step.delivered * 100).toFixed(1)} % delivered, origin ${(step.originCpu * 100).toFixed(0)} % CPU (waited for it ${(step.originRunQueue * 100).toFixed(0)} %), RSS ${(step.originRss / 1e6).toFixed(0)} MB; encoders ${(step.encoderCpu * 100).toFixed(0)} %, followers ${(step.followerCpu * 100).toFixed(0)} % CPU (waited ${(step.loadRunQueue * 100).toFixed(0)} %); ${step.errors} errors; load average ${loadavg()[0]!.toFixed(2)}`);
-      // This machine is shared: one step over the limit may be another process's burst.
+      // On this shared machine one stall of another process puts a step with few streams over
+      // the limit; the curve goes on until it is far past it, twice in a row.
       const previous = results[results.length - 2];
-      if (!(step.p99 <= limitMs) && previous && !(previous.p99 <= limitMs)) {
-        stop = `p99 over ${limitMs} ms at two steps in a row (${previous.streams} and ${n} streams)`;
+      if (previous && previous.p99 > PAST_LIMIT * limitMs && step.p99 > PAST_LIMIT * limitMs) {
+        stop = `p99 over ${PAST_LIMIT * limitMs} ms at two steps in a row (${previous.streams} and ${n} streams)`;
         break;
       }
       if (step.originCpu >= 0.9) {

@@ -145,7 +145,10 @@ function channelRows(r: ChannelsResult): Row[] {
   console.log('this machine has 2 cores, shared by the origin and its load: the origin on one, the encoders (bench process) and the followers (child process) on the other;');
   console.log('CPU in % of one core; "waiting for CPU": share of the window a main thread was runnable but not running (/proc/PID/schedstat), i.e. held back by other processes\n');
   console.log([head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n'));
-  console.log(`\nknee: ${r.knee} streams (the largest step with p99 ≤ ${r.limitMs} ms and ≥ 99.9 % delivered); the curve ended at ${r.stop}\n`);
+  console.log(`\nknee: ${r.knee} streams (the largest step with p99 ≤ ${r.limitMs} ms and ≥ 99.9 % delivered); the curve ended at ${r.stop}`);
+  const waited = Math.max(...r.steps.map((s) => s.originRunQueue));
+  if (waited > 0.05) console.log(`the origin waited for its CPU up to ${fmt(waited * 100, 0)} % of a window: other processes on this machine held it back, so the knee is a lower bound`);
+  console.log('');
   const first = r.steps[0];
   const rows: Row[] = r.steps.map((s) => ({
     benchmark: `channels per origin core: ${s.streams} × ${CHANNEL_TRACKS}-rendition stream (${fmt(s.streams * CHANNEL_MBITS, 0)} Mbit/s in, ${s.followers} followers)`,
