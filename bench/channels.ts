@@ -12,9 +12,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { CollectMessage, FollowerReply, FollowMessage } from './load/channels.js';
 import { LadderPublisher, SyntheticEncoder, type EncoderOptions } from './lib/encoder.js';
-import { waitForPlaylist } from './lib/live.js';
+import { getText, waitForPlaylist } from './lib/live.js';
 import { startOriginProcess } from './lib/origin.js';
-import { percentile, sleep } from './lib/stats.js';
+import { fmt, kilo, percentile, sleep } from './lib/stats.js';
 import { cpuMeter, rssBytes, runQueueMeter, stopChild } from './lib/system.js';
 
 const HOST = '127.0.0.1';
@@ -52,6 +52,12 @@ export interface ChannelStep {
   /** Share of the window the origin's main thread was runnable but waiting for its CPU. */
   readonly originRunQueue: number;
   readonly originRss: number;
+  /** Time the origin spent in garbage collection during the window, all kinds and major only. */
+  readonly originGcMs: number;
+  readonly originMajorGcMs: number;
+  readonly originMajorGcs: number;
+  /** Longest event-loop delay of the origin in the window (prom-client's monitor, 10 ms resolution). */
+  readonly originLoopDelayMaxMs: number;
   readonly encoderCpu: number;
   readonly followerCpu: number;
   /** The same for the encoders' or the followers' main thread, whichever waited longer. */
@@ -129,9 +135,9 @@ export async function benchChannels(steps: readonly number[], seconds: number, l
       followers.send(message);
       await ready;
       await sleep(2000);
-      const step = await measure(origin.pid, followers, channels, base, seconds);
+      const step = await measure(origin.pid, origin.playbackPort, followers, channels, base, seconds);
       results.push(step);
-      log(`  ${n} stream${n === 1 ? '' : 's'}: p50 ${step.p50.toFixed(1)} / p99 ${step.p99.toFixed(1)} ms, ${(step.delivered * 100).toFixed(1)} % delivered, origin ${(step.originCpu * 100).toFixed(0)} % CPU (waited for it ${(step.originRunQueue * 100).toFixed(0)} %), RSS ${(step.originRss / 1e6).toFixed(0)} MB; encoders ${(step.encoderCpu * 100).toFixed(0)} %, followers ${(step.followerCpu * 100).toFixed(0)} % CPU (waited ${(step.loadRunQueue * 100).toFixed(0)} %); ${step.errors} errors; load average ${loadavg()[0]!.toFixed(2)}`);
+      log(`  ${n} stream${n === 1 ? '' : 's'}: p50 ${step.p50.toFixed(1)} / p99 ${step.p99.toFixed(1)} ms, ${(step.delivered * 100).toFixed(1)} % delivered, origin ${(step.originCpu * 100).toFixed(0)} % CPU (waited for it ${(step.originRunQueue * 100).toFixed(0)} %), RSS ${(step.originRss / 1e6).toFixed(0)} MB, GC ${step.originGcMs.toFixed(0)} ms (${step.originMajorGcs} major: ${step.originMajorGcMs.toFixed(0)} ms), event-loop delay max ${step.originLoopDelayMaxMs.toFixed(0)} ms; encoders ${(step.encoderCpu * 100).toFixed(0)} %, followers ${(step.followerCpu * 100).toFixed(0)} % CPU (waited ${(step.loadRunQueue * 100).toFixed(0)} %); ${step.errors} errors; load average ${loadavg()[0]!.toFixed(2)}`);
       // On this shared machine one stall of another process puts a step with few streams over
       // the limit; the curve goes on until it is far past it, twice in a row.
       const previous = results[results.length - 2];
@@ -158,7 +164,27 @@ export async function benchChannels(steps: readonly number[], seconds: number, l
   return { steps: results, limitMs, knee: ok.length ? Math.max(...ok.map((s) => s.streams)) : 0, stop };
 }
 
-async function measure(originPid: number, followers: ChildProcess, channels: readonly Channel[], base: bigint, seconds: number): Promise<ChannelStep> {
+/** What the origin's own /metrics say of its pauses: GC time so far, and event-loop delay since the last scrape. */
+async function originPauses(playbackPort: number): Promise<{ gcSeconds: number; majorGcSeconds: number; majorGcs: number; loopDelayMax: number }> {
+  const { text } = await getText(`http://${HOST}:${playbackPort}/metrics`);
+  const value = (line: string): number => Number(line.slice(line.lastIndexOf(' ') + 1));
+  let gcSeconds = 0;
+  let majorGcSeconds = 0;
+  let majorGcs = 0;
+  let loopDelayMax = NaN;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('nodejs_gc_duration_seconds_sum{')) {
+      gcSeconds += value(line);
+      if (line.includes('kind="major"')) majorGcSeconds += value(line);
+    } else if (line.startsWith('nodejs_gc_duration_seconds_count{kind="major"}')) majorGcs += value(line);
+    else if (line.startsWith('nodejs_eventloop_lag_max_seconds ')) loopDelayMax = value(line);
+  }
+  return { gcSeconds, majorGcSeconds, majorGcs, loopDelayMax };
+}
+
+async function measure(originPid: number, playbackPort: number, followers: ChildProcess, channels: readonly Channel[], base: bigint, seconds: number): Promise<ChannelStep> {
+  // The scrape also restarts the origin's event-loop delay histogram (prom-client).
+  const pauses0 = await originPauses(playbackPort);
   followers.send({ type: 'mark' } satisfies CollectMessage);
   const from = process.hrtime.bigint();
   const origin = cpuMeter(originPid);
@@ -175,6 +201,7 @@ async function measure(originPid: number, followers: ChildProcess, channels: rea
   const loadRunQueue = Math.max(...loadWait.map((m) => m.stop()));
   const to = process.hrtime.bigint();
   const originRss = rssBytes(originPid);
+  const pauses = await originPauses(playbackPort);
   // A LL-DASH chunk is known complete when the next one begins: a fragment later.
   await sleep(600);
   const receipts = reply(followers, 'receipts', 10_000);
@@ -217,10 +244,42 @@ async function measure(originPid: number, followers: ChildProcess, channels: rea
     originCpu,
     originRunQueue,
     originRss,
+    originGcMs: (pauses.gcSeconds - pauses0.gcSeconds) * 1000,
+    originMajorGcMs: (pauses.majorGcSeconds - pauses0.majorGcSeconds) * 1000,
+    originMajorGcs: pauses.majorGcs - pauses0.majorGcs,
+    originLoopDelayMaxMs: pauses.loopDelayMax * 1000,
     encoderCpu,
     followerCpu,
     loadRunQueue,
     requestsPerSecond: got.requests / elapsed,
     errors: got.errors,
   };
+}
+
+/** BENCH_CHANNELS_STEPS (rising stream counts, `1,2,4`) and BENCH_CHANNELS_SECONDS (window per step). */
+export function channelSettings(quick: boolean): { steps: number[]; seconds: number } {
+  const rawSteps = process.env.BENCH_CHANNELS_STEPS;
+  const steps = rawSteps ? rawSteps.split(',').map(Number) : quick ? [1, 4, 16] : [1, 2, 4, 8, 16, 24, 32, 48, 64];
+  if (!steps.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > steps[i - 1]!))) throw new Error(`BENCH_CHANNELS_STEPS='${rawSteps}': rising whole numbers, e.g. 1,2,4,8`);
+  const rawSeconds = process.env.BENCH_CHANNELS_SECONDS;
+  const seconds = rawSeconds ? Number(rawSeconds) : quick ? 6 : 15;
+  if (!(seconds > 0)) throw new Error(`BENCH_CHANNELS_SECONDS='${rawSeconds}' is not a positive number of seconds`);
+  return { steps, seconds };
+}
+
+/** The curve as a markdown table, with what it was measured on and its knee. */
+export function curveTable(r: ChannelsResult): string {
+  const head = ['streams', 'Mbit/s in', 'followers', 'p50 ms', 'p99 ms', 'max ms', 'delivered', 'origin CPU', 'origin waiting for CPU', 'origin GC ms (major GCs: ms)', 'origin event-loop delay max ms', 'origin RSS', 'encoders CPU', 'followers CPU', 'load waiting for CPU', 'follower req/s', 'follower errors'];
+  const pct = (x: number): string => `${fmt(x * 100, 0)} %`;
+  const lines = r.steps.map((s) => [String(s.streams), fmt(s.streams * CHANNEL_MBITS, 0), String(s.followers), fmt(s.p50), fmt(s.p99), fmt(s.max), `${fmt(s.delivered * 100, 2)} %`, pct(s.originCpu), pct(s.originRunQueue), `${fmt(s.originGcMs, 0)} (${s.originMajorGcs}: ${fmt(s.originMajorGcMs, 0)})`, fmt(s.originLoopDelayMaxMs, 0), `${fmt(s.originRss / 1e6, 0)} MB`, pct(s.encoderCpu), pct(s.followerCpu), pct(s.loadRunQueue), kilo(s.requestsPerSecond), String(s.errors)]);
+  const waited = Math.max(...r.steps.map((s) => s.originRunQueue));
+  return [
+    `\nchannels per origin core: ${CHANNEL_TRACKS}-rendition streams of ${fmt(CHANNEL_MBITS, 2)} Mbit/s, 200 ms parts; per stream ${EDGES} edges × every rendition × (LL-HLS + LL-DASH) = ${EDGES * CHANNEL_TRACKS * 2} followers`,
+    'this machine has 2 cores, shared by the origin and its load: the origin on one, the encoders (bench process) and the followers (child process) on the other;',
+    'CPU in % of one core; "waiting for CPU": share of the window a main thread was runnable but not running (/proc/PID/schedstat), i.e. held back by other processes;',
+    "GC and event-loop delay from the origin's /metrics over the window (the delay monitor has 10 ms resolution)\n",
+    [head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n'),
+    `\nknee: ${r.knee} streams (the largest step with p99 ≤ ${r.limitMs} ms and ≥ 99.9 % delivered); the curve ended at ${r.stop}`,
+    waited > 0.05 ? `the origin waited for its CPU up to ${fmt(waited * 100, 0)} % of a window: other processes on this machine held it back, so the knee is a lower bound\n` : '',
+  ].join('\n');
 }

@@ -17,7 +17,7 @@ import { fmt, kilo, median } from './lib/stats.js';
 import { CLIENT_CPU, describeMachine, has, pinSelf, SERVER_CPU } from './lib/system.js';
 import { benchTs } from './mpegts.js';
 import { benchDvrMemory, benchDvrThroughput, benchStartOver } from './dvr.js';
-import { benchChannels, CHANNEL_MBITS, CHANNEL_TRACKS, type ChannelsResult } from './channels.js';
+import { benchChannels, CHANNEL_MBITS, CHANNEL_TRACKS, channelSettings, curveTable, type ChannelsResult } from './channels.js';
 
 interface Row {
   readonly benchmark: string;
@@ -119,40 +119,13 @@ function medianEdge(runs: readonly { direct: EdgeFanoutResult; edge: EdgeFanoutR
   return { direct: medianFields(runs.map((r) => r.direct)), edge: medianFields(runs.map((r) => r.edge)) };
 }
 
-/** Rising whole numbers from an environment variable (`1,2,4`), or the default. */
-function envSteps(name: string, fallback: readonly number[]): number[] {
-  const raw = process.env[name];
-  if (!raw) return [...fallback];
-  const list = raw.split(',').map(Number);
-  if (!list.every((n) => Number.isInteger(n) && n > 0) || list.some((n, i) => i > 0 && n <= list[i - 1]!)) throw new Error(`${name}='${raw}': rising whole numbers, e.g. 1,2,4,8`);
-  return list;
-}
-
-function envSeconds(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!(n > 0)) throw new Error(`${name}='${raw}' is not a positive number of seconds`);
-  return n;
-}
-
-/** Prints the curve as a table and the knee; a row per step and one for the knee. */
+/** Prints the curve and its knee; a row per step and one for the knee. */
 function channelRows(r: ChannelsResult): Row[] {
-  const head = ['streams', 'Mbit/s in', 'followers', 'p50 ms', 'p99 ms', 'max ms', 'delivered', 'origin CPU', 'origin waiting for CPU', 'origin RSS', 'encoders CPU', 'followers CPU', 'load waiting for CPU', 'follower req/s', 'follower errors'];
-  const pct = (x: number): string => `${fmt(x * 100, 0)} %`;
-  const lines = r.steps.map((s) => [String(s.streams), fmt(s.streams * CHANNEL_MBITS, 0), String(s.followers), fmt(s.p50), fmt(s.p99), fmt(s.max), `${fmt(s.delivered * 100, 2)} %`, pct(s.originCpu), pct(s.originRunQueue), `${fmt(s.originRss / 1e6, 0)} MB`, pct(s.encoderCpu), pct(s.followerCpu), pct(s.loadRunQueue), kilo(s.requestsPerSecond), String(s.errors)]);
-  console.log(`\nchannels per origin core: ${CHANNEL_TRACKS}-rendition streams of ${fmt(CHANNEL_MBITS, 2)} Mbit/s, 200 ms parts; per stream 2 edges × every rendition × (LL-HLS + LL-DASH) = ${(r.steps[0]?.followers ?? 0) / (r.steps[0]?.streams ?? 1)} followers`);
-  console.log('this machine has 2 cores, shared by the origin and its load: the origin on one, the encoders (bench process) and the followers (child process) on the other;');
-  console.log('CPU in % of one core; "waiting for CPU": share of the window a main thread was runnable but not running (/proc/PID/schedstat), i.e. held back by other processes\n');
-  console.log([head, head.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n'));
-  console.log(`\nknee: ${r.knee} streams (the largest step with p99 ≤ ${r.limitMs} ms and ≥ 99.9 % delivered); the curve ended at ${r.stop}`);
-  const waited = Math.max(...r.steps.map((s) => s.originRunQueue));
-  if (waited > 0.05) console.log(`the origin waited for its CPU up to ${fmt(waited * 100, 0)} % of a window: other processes on this machine held it back, so the knee is a lower bound`);
-  console.log('');
+  console.log(curveTable(r));
   const first = r.steps[0];
   const rows: Row[] = r.steps.map((s) => ({
     benchmark: `channels per origin core: ${s.streams} × ${CHANNEL_TRACKS}-rendition stream (${fmt(s.streams * CHANNEL_MBITS, 0)} Mbit/s in, ${s.followers} followers)`,
-    result: `chunk ingest → edge p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} ms, ${fmt(s.delivered * 100, 2)} % delivered; origin ${cpu(s.originCpu)} (waiting for it ${fmt(s.originRunQueue * 100, 0)} %), RSS ${fmt(s.originRss / 1e6, 0)} MB${s.errors ? `, ${s.errors} follower errors` : ''}`,
+    result: `chunk ingest → edge p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} ms, ${fmt(s.delivered * 100, 2)} % delivered; origin ${cpu(s.originCpu)} (waiting for it ${fmt(s.originRunQueue * 100, 0)} %), event-loop delay max ${fmt(s.originLoopDelayMaxMs, 0)} ms, RSS ${fmt(s.originRss / 1e6, 0)} MB${s.errors ? `, ${s.errors} follower errors` : ''}`,
     reference: `${first!.streams} stream${first!.streams === 1 ? '' : 's'}: p99 ${fmt(first!.p99)} ms, origin ${cpu(first!.originCpu)}; load core: encoders ${cpu(s.encoderCpu)}, followers ${cpu(s.followerCpu)}`,
     ratio: `${fmt(s.p99 / first!.p99, 2)}× ${first!.streams}-stream p99`,
     target: `p99 ≤ ${r.limitMs} ms`,
@@ -280,8 +253,7 @@ const BENCHMARKS: Record<string, () => Promise<Row[]>> = {
     ];
   },
   async channels() {
-    const steps = envSteps('BENCH_CHANNELS_STEPS', quick ? [1, 4, 16] : [1, 2, 4, 8, 16, 24, 32, 48, 64]);
-    const seconds = envSeconds('BENCH_CHANNELS_SECONDS', quick ? 6 : 15);
+    const { steps, seconds } = channelSettings(quick);
     console.log(`\n  steps ${steps.join(', ')} streams, ${seconds} s each`);
     return channelRows(await benchChannels(steps, seconds, 20, (line) => console.log(line)));
   },
