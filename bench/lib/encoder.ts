@@ -1,5 +1,5 @@
-// A synthetic live encoder: CMAF fragments of a chosen bitrate behind the header of one of the
-// ladder's fixtures (360p by default). The origin never decodes samples, so their bytes are filler;
+// A synthetic live encoder: CMAF fragments of a chosen bitrate behind the header of a fixture
+// (the ladder's 360p by default). The origin never decodes samples, so their bytes are filler;
 // sizes, timing and sync flags are what it works with.
 import { fileURLToPath } from 'node:url';
 import { loadLoopTrack } from '../../src/demo/demo-source.js';
@@ -17,7 +17,7 @@ export interface EncoderOptions {
   /** Writes MARKER and the fragment's index at the start of each fragment's payload. */
   readonly marked?: boolean;
   /** The fixture whose CMAF header and timing the fragments use; every audio sample is a sync sample. */
-  readonly fixture?: 'ladder/v360.mp4' | 'ladder/v180.mp4' | 'ladder/audio.mp4' | 'opus/audio-opus.mp4';
+  readonly fixture?: 'ladder/v360.mp4' | 'ladder/v180.mp4' | 'opus/audio-opus.mp4';
 }
 
 /** Opens a marked fragment (after the first NAL length), followed by its index (uint32 BE). */
