@@ -5,6 +5,8 @@
 //   npm run bench -- playlist held1k   only those (names below), no RESULTS.md
 //   npm run bench -- edge1k edge5k     fan-out through the Varnish edge against direct
 //   npm run bench -- --quick           one run of each, shorter
+//   npm run bench -- channels          streams per origin core; BENCH_CHANNELS_STEPS=1,2,4 and
+//                                      BENCH_CHANNELS_SECONDS=15 set its steps and window
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchEdgeFanout, benchFanout, benchHeld, benchPlaylist, benchSegment, type EdgeFanoutResult, type FanoutResult, type HeldResult, type Measured, type Throughput } from './http.js';
@@ -15,6 +17,7 @@ import { fmt, kilo, median } from './lib/stats.js';
 import { CLIENT_CPU, describeMachine, has, pinSelf, SERVER_CPU } from './lib/system.js';
 import { benchTs } from './mpegts.js';
 import { benchDvrMemory, benchDvrThroughput, benchStartOver } from './dvr.js';
+import { benchChannels, CHANNEL_MBITS, CHANNEL_TRACKS, channelSettings, curveTable, type ChannelsResult } from './channels.js';
 
 interface Row {
   readonly benchmark: string;
@@ -114,6 +117,30 @@ function medianEdge(runs: readonly { direct: EdgeFanoutResult; edge: EdgeFanoutR
     console.log(`  run: direct p50 ${fmt(d.everyReaderP50)} / p99 ${fmt(d.everyReaderP99)} ms, origin ${cpu(d.serverCpu)}; edge p50 ${fmt(e.everyReaderP50)} / p99 ${fmt(e.everyReaderP99)} ms, origin ${cpu(e.serverCpu)}, Varnish ${cpu(e.edgeCpu)}, ${fmt(e.originRequestsPerSegment, 2)} origin requests per segment`);
   }
   return { direct: medianFields(runs.map((r) => r.direct)), edge: medianFields(runs.map((r) => r.edge)) };
+}
+
+/** Prints the curve and its knee; a row per step and one for the knee. */
+function channelRows(r: ChannelsResult): Row[] {
+  console.log(curveTable(r));
+  const first = r.steps[0];
+  const rows: Row[] = r.steps.map((s) => ({
+    benchmark: `channels per origin core: ${s.streams} × ${CHANNEL_TRACKS}-rendition stream (${fmt(s.streams * CHANNEL_MBITS, 0)} Mbit/s in, ${s.followers} followers)`,
+    result: `chunk ingest → edge p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} ms, ${fmt(s.delivered * 100, 2)} % delivered; origin ${cpu(s.originCpu)} (waiting for it ${fmt(s.originRunQueue * 100, 0)} %), event-loop delay max ${fmt(s.originLoopDelayMaxMs, 0)} ms, RSS ${fmt(s.originRss / 1e6, 0)} MB${s.errors ? `, ${s.errors} follower errors` : ''}`,
+    reference: `${first!.streams} stream${first!.streams === 1 ? '' : 's'}: p99 ${fmt(first!.p99)} ms, origin ${cpu(first!.originCpu)}; load core: encoders ${cpu(s.encoderCpu)}, followers ${cpu(s.followerCpu)}`,
+    ratio: `${fmt(s.p99 / first!.p99, 2)}× ${first!.streams}-stream p99`,
+    target: `p99 ≤ ${r.limitMs} ms`,
+    verdict: verdict(s.p99 <= r.limitMs && s.delivered >= 0.999),
+  }));
+  const knee = r.steps.find((s) => s.streams === r.knee);
+  rows.push({
+    benchmark: 'channels per origin core: knee',
+    result: `${r.knee} streams (the curve ended at ${r.stop})`,
+    reference: '2 cores: the origin on one, encoders and followers on the other',
+    ratio: knee ? `${fmt((knee.originCpu / knee.streams) * 100, 1)} % origin CPU per stream` : '-',
+    target: `largest N with p99 ≤ ${r.limitMs} ms`,
+    verdict: '-',
+  });
+  return rows;
 }
 
 const BENCHMARKS: Record<string, () => Promise<Row[]>> = {
@@ -224,6 +251,11 @@ const BENCHMARKS: Record<string, () => Promise<Row[]>> = {
         verdict: '-',
       },
     ];
+  },
+  async channels() {
+    const { steps, seconds } = channelSettings(quick);
+    console.log(`\n  steps ${steps.join(', ')} streams, ${seconds} s each`);
+    return channelRows(await benchChannels(steps, seconds, 20, (line) => console.log(line)));
   },
   async memory() {
     const m = await benchMemory();

@@ -1,12 +1,12 @@
-// A synthetic live encoder: CMAF fragments of a chosen bitrate behind the header of the ladder's
-// 360p fixture. The origin never decodes video samples, so their bytes are filler; sizes, timing
-// and sync flags are what it works with.
+// A synthetic live encoder: CMAF fragments of a chosen bitrate behind the header of a fixture
+// (the ladder's 360p by default). The origin never decodes samples, so their bytes are filler;
+// sizes, timing and sync flags are what it works with.
 import { fileURLToPath } from 'node:url';
 import { loadLoopTrack } from '../../src/demo/demo-source.js';
 import { writeRunHeader, type SampleRun } from '../../src/isobmff/sample-run.js';
 import { ChunkedPut } from './raw-http.js';
 
-const FIXTURE = fileURLToPath(new URL('../../fixtures/ladder/v360.mp4', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const SYNC = 0x02000000;
 const NON_SYNC = 0x01010000;
 
@@ -16,6 +16,8 @@ export interface EncoderOptions {
   readonly gopSeconds?: number;
   /** Writes MARKER and the fragment's index at the start of each fragment's payload. */
   readonly marked?: boolean;
+  /** The fixture whose CMAF header and timing the fragments use; every audio sample is a sync sample. */
+  readonly fixture?: 'ladder/v360.mp4' | 'ladder/v180.mp4' | 'opus/audio-opus.mp4';
 }
 
 /** Opens a marked fragment (after the first NAL length), followed by its index (uint32 BE). */
@@ -35,14 +37,14 @@ export class SyntheticEncoder {
   private sequence = 1;
 
   constructor(options: EncoderOptions) {
-    const track = loadLoopTrack(FIXTURE, 'v');
+    const track = loadLoopTrack(FIXTURES + (options.fixture ?? 'ladder/v360.mp4'), 'v');
     const first = track.runs[0]!;
     this.init = track.init;
     this.trackId = first.trackId;
     this.sampleDuration = first.durations[0]!;
     const fps = track.timescale / this.sampleDuration;
     this.samplesPerFragment = Math.max(1, Math.round((options.fragmentSeconds ?? 0.2) * fps));
-    this.samplesPerGop = Math.max(1, Math.round((options.gopSeconds ?? 1) * fps));
+    this.samplesPerGop = track.kind === 'audio' ? 1 : Math.max(1, Math.round((options.gopSeconds ?? 1) * fps));
     this.fragmentMs = (this.samplesPerFragment / fps) * 1000;
     this.sampleSize = Math.max(16, Math.round(options.bitsPerSecond / 8 / fps));
     // Each sample one NAL unit (a 4-byte length, as the fixture's avcC says), the rest filler:
@@ -135,5 +137,50 @@ export class LivePublisher {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     await this.put.end();
+  }
+}
+
+/**
+ * The renditions of one stream pushed in real time on one clock, one chunked PUT each, as a
+ * ladder encoder emits them: the fragments of one media time leave together, in ladder order.
+ */
+export class LadderPublisher {
+  /** Per rendition: when each fragment was handed to the socket (process.hrtime). */
+  readonly published = new Map<string, bigint[]>();
+  private readonly puts: { readonly put: ChunkedPut; readonly encoder: SyntheticEncoder; readonly published: bigint[] }[] = [];
+  private readonly fragmentMs: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(host: string, port: number, stream: string, renditions: readonly { readonly track: string; readonly encoder: SyntheticEncoder }[]) {
+    this.fragmentMs = renditions[0]!.encoder.fragmentMs;
+    for (const r of renditions) {
+      if (Math.abs(r.encoder.fragmentMs - this.fragmentMs) > 1e-6) throw new Error(`rendition ${r.track}: ${r.encoder.fragmentMs} ms fragments, not ${this.fragmentMs}`);
+      const published: bigint[] = [];
+      this.published.set(r.track, published);
+      this.puts.push({ put: new ChunkedPut(host, port, `/live/${stream}/${r.track}.mp4`), encoder: r.encoder, published });
+    }
+  }
+
+  /** Sends the headers, `prefillSeconds` of media at once, then a fragment of each rendition per fragment duration. */
+  async start(prefillSeconds = 0): Promise<void> {
+    await Promise.all(this.puts.map((p) => p.put.ready));
+    for (const p of this.puts) p.put.send([p.encoder.init]);
+    const send = (): void => {
+      for (const p of this.puts) p.published.push(p.put.send(p.encoder.next()));
+    };
+    for (let t = 0; t < prefillSeconds * 1000; t += this.fragmentMs) send();
+    const t0 = performance.now();
+    let k = 0;
+    const tick = (): void => {
+      send();
+      k++;
+      this.timer = setTimeout(tick, Math.max(0, t0 + k * this.fragmentMs - performance.now()));
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await Promise.all(this.puts.map((p) => p.put.end()));
   }
 }

@@ -96,6 +96,28 @@ export function cpuMeter(pid: number): { stop(): number } {
   };
 }
 
+/**
+ * Share of an interval that the main thread of `pid` was runnable but waiting for a CPU (the
+ * second field of /proc/PID/schedstat): how much a shared machine held it back. NaN without
+ * schedstats.
+ */
+export function runQueueMeter(pid: number): { stop(): number } {
+  const waited = (): number => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    } catch {
+      return NaN;
+    }
+  };
+  const w0 = waited();
+  const t0 = performance.now();
+  return {
+    stop() {
+      return (waited() - w0) / ((performance.now() - t0) / 1000);
+    },
+  };
+}
+
 /** Lines of a child's stdout, as they come. */
 export function onLines(child: ChildProcess, each: (line: string) => void): void {
   let rest = '';
