@@ -27,3 +27,17 @@ export async function liveStreams(playback: string): Promise<number> {
   const res = await fetch(`${playback}/healthz`);
   return ((await res.json()) as { streams: number }).streams;
 }
+
+/** The fuzzed streams (`fz0` … `fz{count-1}`) still served, with their EXT-X-TARGETDURATION (they go that much later). */
+export async function fuzzedTargets(playback: string, count: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const name = `fz${i}`;
+    const master = await fetch(`${playback}/live/${name}/master.m3u8`);
+    if (!master.ok) continue;
+    const uri = (await master.text()).split('\n').find((l) => l !== '' && !l.startsWith('#'));
+    const media = uri ? await fetch(new URL(uri, `${playback}/live/${name}/master.m3u8`)) : null;
+    out.set(name, media?.ok ? Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(await media.text())?.[1] ?? 0) : 0);
+  }
+  return out;
+}
