@@ -37,6 +37,8 @@ export class Segmenter {
   listChanged = false;
   /** Slot (as an MSN) of raw media time where the open segment starts (its first sample's middle). */
   private openSlot = 0;
+  /** Whether the last cut segmentCut decided follows a boundary already in the grid. */
+  private cutFollowedGrid = false;
 
   constructor(
     private readonly track: SegmenterTrack,
@@ -76,7 +78,9 @@ export class Segmenter {
           sliceByte = byte;
           continue;
         }
-        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t, chunk, t0, raw, d);
+        const gridEnd = host.grid.last?.msn ?? -Infinity;
+        const first = host.startMsnFor(this.track, t / ts, this.slotMsn(raw));
+        this.startSegment(first, t, chunk, t0, raw, d, first <= gridEnd);
       } else {
         if (needsSync && sync && i > sliceStart) cut(i);
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
@@ -84,7 +88,7 @@ export class Segmenter {
         if (msn > 0) {
           cut(i);
           this.closeSegment(false);
-          this.startSegment(msn, t, chunk, t0, raw, d);
+          this.startSegment(msn, t, chunk, t0, raw, d, this.cutFollowedGrid);
         } else {
           const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
           if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
@@ -121,9 +125,11 @@ export class Segmenter {
     const next = grid.get(open.msn + 1);
     if (this.track.kind === 'video' && !sync && !forced) return 0;
     if (next) {
+      this.cutFollowedGrid = true;
       if (tSec >= next.time - d / ts / 2 || forced) return Math.max(open.msn + 1, grid.containing(tSec, d / ts / 2)?.msn ?? 0);
       return 0;
     }
+    this.cutFollowedGrid = false;
     if (!mayLead && !forced) return 0;
     const slot = this.slotMsn(raw);
     // A SCTE-35 splice point since the segment began (half a sample after its start: one at its
@@ -142,10 +148,12 @@ export class Segmenter {
     return 0;
   }
 
-  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number, raw: bigint, d: number): void {
+  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number, raw: bigint, d: number, followsGrid: boolean): void {
     const track = this.track;
-    // A segment that follows the grid may start up to half a sample before its boundary: its slot is the boundary's.
-    this.openSlot = this.slotMsn(raw + BigInt(Math.ceil(d / 2)));
+    // A segment that follows a boundary another track set may start up to half a sample before
+    // it: its slot is the boundary's. One that sets the boundary stands for the slot it starts in
+    // (so does a keyframe just before a slot's start, on every origin whenever it joined).
+    this.openSlot = this.slotMsn(followsGrid ? raw + BigInt(Math.ceil(d / 2)) : raw);
     const host = track.host;
     const ts = track.timescale;
     const boundary = host.grid.get(msn);
