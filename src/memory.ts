@@ -4,14 +4,16 @@ import { runInNewContext } from 'node:vm';
 /**
  * glibc malloc settings the origin runs with (`npm start`, the Dockerfile, the tests' child
  * origins); they must be in the environment before the process starts. Two arenas instead of
- * eight per core; blocks of 4 KiB and more (Node's 8 KiB Buffer pool slabs, socket reads,
- * segments) in mappings of their own, given back to the system when freed instead of pinning
- * the heap (measured: 20,000 fuzzed bodies left 110 MB more resident with glibc's defaults, 50 MB
- * with these); at most 32,768 such mappings, half of Linux's per-process limit, so V8 keeps room.
+ * eight per core; blocks of 16 KiB and more (ingested boxes, segments, socket reads) in mappings
+ * of their own, given back to the system when freed. Smaller blocks share glibc's heap, whose
+ * free pages between blocks still in use only `malloc_trim` returns (no Node API calls it):
+ * measured after 20,000 fuzzed bodies, with 64 KiB here 62 MB of it stayed resident, with 16 KiB
+ * 38 MB, at the same CPU time. At most 32,768 such mappings, half of Linux's per-process limit,
+ * so V8 keeps room.
  */
 export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '65536',
+  MALLOC_MMAP_THRESHOLD_: '16384',
   MALLOC_MMAP_MAX_: '32768',
   MALLOC_TRIM_THRESHOLD_: '131072',
 };
@@ -33,11 +35,11 @@ function fullGc(): Gc | null {
 }
 
 /**
- * Gives memory back once streams are gone. Their segments are Buffers whose memory V8 frees only
- * when it collects their wrappers; under load it does so by itself, but once the load that made
- * them has stopped nothing makes it collect, and their bytes would stay resident for good. So
- * `quietMs` after the last stream was removed, with no upload started for as long, one full
- * collection runs (tens of milliseconds, only after streams went away and the load with them).
+ * Gives memory back once streams are gone or idle render memory was let go. Segments and renders
+ * are Buffers whose memory V8 frees only when it collects their wrappers; under load it does so by
+ * itself, but once the load that made them has stopped nothing makes it collect, and their bytes
+ * would stay resident for good. So `quietMs` after the last release, with no upload started for
+ * as long, one full collection runs (tens of milliseconds, only after the load went away).
  */
 export class MemoryReclaimer {
   private dueAt = 0;
@@ -48,8 +50,8 @@ export class MemoryReclaimer {
     private readonly quietMs = 3000,
   ) {}
 
-  /** A stream was removed: collect once no other has been for `quietMs`. */
-  streamRemoved(): void {
+  /** Memory was let go (a stream was removed, idle render memory trimmed): collect once nothing more has been for `quietMs`. */
+  released(): void {
     this.dueAt = this.now() + this.quietMs;
   }
 
