@@ -49,6 +49,7 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
   let collected = 0;
   let streamsLeft = -1;
   let seconds = 0;
+  let agingSeconds = 0;
 
   before(async () => {
     ({ origin: o, cleanup } = await startFuzzOrigin());
@@ -70,13 +71,16 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
       clearInterval(peak);
     }
     rssAfter = o.rss();
-    // Junk streams go once idle (1 s) and their last window has aged out (window + 2 target durations).
-    const deadline = performance.now() + (FUZZ_IDLE_MS + (FUZZ_WINDOW_S + 2 * 16) * 1000 + 5000);
+    // Junk streams go once idle (1 s) and their last window has aged out (window + 2 target
+    // durations of at most 16 s), on a once-a-second sweep that a loaded machine delays.
+    const agingStarted = performance.now();
+    const deadline = agingStarted + (FUZZ_IDLE_MS + (FUZZ_WINDOW_S + 2 * 16) * 1000 + 15_000);
     streamsLeft = await liveStreams(o.playback);
     while (streamsLeft > 1 && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
       streamsLeft = await liveStreams(o.playback);
     }
+    agingSeconds = (performance.now() - agingStarted) / 1000;
     // The origin collects 3 s after the last stream went and the last upload came (src/memory.ts).
     await waitFor(() => o.logs().some((l) => l.msg === 'released memory collected' && Date.parse(String(l.time)) > Date.now() - 8000), 8000);
     // V8 unmaps the pages it emptied and sweeps ArrayBuffers in the background: within seconds.
@@ -92,7 +96,7 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
     console.log(
       `fuzz seed ${SEED}: ${result.bodies} bodies in ${seconds.toFixed(1)} s; ingest ${JSON.stringify(result.ingestStatus)} (+${result.ingest.dropped ?? 0} cut by the client); ` +
         `playback ${result.playbackRequests} requests ${JSON.stringify(result.playback)}; slowest ${result.slowestMs.toFixed(0)} ms (${result.slowest}), ${result.slow} over 1 s; ` +
-        `RSS ${mb(rssBefore)} → peak ${mb(rssPeak)} → ${mb(rssAfter)} MB → aged out ${mb(rssAged)} MB (external ${mb(externalBefore)} → ${mb(externalAged)} MB, glibc [heap] ${mb(heapBefore)} → ${mb(heapAged)} MB, ${collected} collections); ` +
+        `RSS ${mb(rssBefore)} → peak ${mb(rssPeak)} → ${mb(rssAfter)} MB → aged out in ${agingSeconds.toFixed(0)} s ${mb(rssAged)} MB (external ${mb(externalBefore)} → ${mb(externalAged)} MB, glibc [heap] ${mb(heapBefore)} → ${mb(heapAged)} MB, ${collected} collections); ` +
         `live MSN ${live.firstMsn} → ${live.lastMsn}, ${live.blockingReloads} blocking reloads, ${live.tsSegments} held TS segments; mutations ${JSON.stringify(result.mutations)}`,
     );
   });
