@@ -7,9 +7,9 @@ import { runInNewContext } from 'node:vm';
  * eight per core; blocks of 16 KiB and more (ingested boxes, segments, socket reads) in mappings
  * of their own, given back to the system when freed. Smaller blocks share glibc's heap, whose
  * free pages between blocks still in use only `malloc_trim` returns (no Node API calls it):
- * measured after 20,000 fuzzed bodies, with 64 KiB here 62 MB of it stayed resident, with 16 KiB
- * 38 MB, at the same CPU time. At most 32,768 such mappings, half of Linux's per-process limit,
- * so V8 keeps room.
+ * measured after 20,000 fuzzed bodies, with 64 KiB here 49–109 MB of it stayed resident, with
+ * 16 KiB 37–95 MB, at the same CPU time (README, Memory). At most 32,768 such mappings, half of
+ * Linux's per-process limit, so V8 keeps room.
  */
 export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
@@ -40,9 +40,8 @@ function fullGc(): Gc | null {
  * itself, but once the load that made them has stopped nothing makes it collect, and their bytes
  * would stay resident for good. So `quietMs` after the last release, with no upload started for
  * as long, one full collection runs (tens of milliseconds, only after the load went away), and a
- * second one on the next sweep: native memory (sockets, parsers) freed by the first one's weak
- * callbacks is then returned too (measured after 20,000 fuzzed bodies: RSS 170–183 MB after the
- * first, 118–130 MB a second after a second one).
+ * second one on the next sweep for what the first one's finalization let go (measured after
+ * 20,000 fuzzed bodies: RSS 170–183 MB right after the first, 118–130 MB a second after another).
  */
 export class MemoryReclaimer {
   private dueAt = 0;
