@@ -165,7 +165,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
     ingest: new ConnectionWatch(ingest, http.stalledWriteMs, now, () => metrics.connectionsCut.inc({ listener: 'ingest', reason: 'stalled' })),
   };
   const reclaimer = new MemoryReclaimer(now);
-  streams.removed.subscribe(() => reclaimer.streamRemoved());
+  streams.removed.subscribe(() => reclaimer.released());
   const hooks: (() => Promise<void>)[] = [];
   let sweeper: NodeJS.Timeout | undefined;
   let demo: LoopingSource | undefined;
@@ -204,13 +204,13 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
       // One timer for the whole origin: held requests expire on its 100 ms tick, streams and
       // stalled connections every second.
       sweeper = setInterval(() => {
-        playbackHandler.sweep();
+        if (playbackHandler.sweep() > 0) reclaimer.released();
         if (++ticks % 10 === 0) {
           streams.sweep();
           watches.playback.sweep();
           watches.ingest.sweep();
           ingestLimits.sweep();
-          if (reclaimer.sweep(now() - ingestLimits.lastUploadAtMs < 3000)) logger.info({ external: process.memoryUsage().external, rss: process.memoryUsage.rss() }, 'memory of removed streams collected');
+          if (reclaimer.sweep(now() - ingestLimits.lastUploadAtMs < 3000)) logger.info({ external: process.memoryUsage().external, rss: process.memoryUsage.rss() }, 'released memory collected');
         }
       }, 100);
       sweeper.unref();

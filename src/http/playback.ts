@@ -45,8 +45,8 @@ export interface PlaybackContext {
 
 export interface PlaybackHandler {
   (req: IncomingMessage, res: ServerResponse): void;
-  /** Answers held requests that waited too long; call a few times a second. */
-  sweep(): void;
+  /** Answers held requests that waited too long; call a few times a second. Returns the bytes of idle render memory it let go (every 10 s). */
+  sweep(): number;
   /** Requests held right now. */
   held(): number;
   /** Requests held right now on one stream's tracks. */
@@ -211,7 +211,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
   handler.sweep = () => {
     const now = ctx.now();
     for (const list of lists.values()) list.expire(now);
-    if (++sweeps % 100 === 0) tsCache.trimIdle();
+    return ++sweeps % 100 === 0 ? tsCache.trimIdle() : 0;
   };
   handler.held = () => {
     let n = 0;

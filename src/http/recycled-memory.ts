@@ -7,7 +7,6 @@
 export class RecycledMemory {
   private readonly free: Buffer[] = [];
   private freeBytes = 0;
-  private takes = 0;
 
   /** At most `maxFreeBytes` are kept waiting for reuse. */
   constructor(private readonly maxFreeBytes: number) {}
@@ -18,7 +17,6 @@ export class RecycledMemory {
 
   /** A block of at least `size` bytes: the smallest kept one that fits without wasting a third, else a new one. */
   take(size: number): Buffer {
-    this.takes++;
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const len = this.free[i]!.length;
@@ -39,13 +37,17 @@ export class RecycledMemory {
     this.freeBytes += block.length;
   }
 
-  /** Called once in a while: what waited a whole period with no render to take it is let go. */
-  trimIdle(): void {
-    if (this.takes === 0) {
-      this.free.length = 0;
-      this.freeBytes = 0;
+  /** Lets go of the kept blocks, largest first, until at most `keepBytes` are kept; returns the bytes let go (freed once V8 collects their Buffers). */
+  trim(keepBytes: number): number {
+    let released = 0;
+    if (this.freeBytes <= keepBytes) return 0;
+    this.free.sort((a, b) => a.length - b.length);
+    while (this.freeBytes > keepBytes) {
+      const block = this.free.pop()!;
+      this.freeBytes -= block.length;
+      released += block.length;
     }
-    this.takes = 0;
+    return released;
   }
 }
 

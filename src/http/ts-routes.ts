@@ -25,15 +25,20 @@ interface CachedTs {
   /** Responses sending `bytes` right now. */
   sending: number;
   evicted: boolean;
+  /** False once its stream was removed: its block is dropped, not kept for renders to come. */
+  recycle: boolean;
 }
 
 /**
  * Rendered MPEG-TS segments, bounded by bytes: the second request for a segment costs nothing.
- * An evicted segment's memory goes to the next render once no response is sending it.
+ * An evicted segment's memory goes to the next render once no response is sending it; what is
+ * kept for reuse never exceeds what the streams still there rendered in the last period.
  */
 export class TsCache {
   private readonly cache: LRUCache<string, CachedTs>;
   private readonly memory: RecycledMemory;
+  /** Bytes rendered since the last trim, per stream instance (the key's tag). */
+  private readonly demand = new Map<string, number>();
   hits = 0;
   misses = 0;
 
@@ -44,7 +49,7 @@ export class TsCache {
       sizeCalculation: (e) => Math.max(1, e.block.length),
       dispose: (e) => {
         e.evicted = true;
-        if (e.sending === 0) this.memory.give(e.block);
+        if (e.sending === 0 && e.recycle) this.memory.give(e.block);
       },
     });
   }
@@ -60,7 +65,9 @@ export class TsCache {
       this.misses++;
       let block: Buffer | undefined;
       const bytes = render((size) => (block = this.memory.take(size)));
-      entry = { bytes, block: block ?? bytes, sending: 0, evicted: false };
+      entry = { bytes, block: block ?? bytes, sending: 0, evicted: false, recycle: true };
+      const tag = key.slice(0, key.indexOf('|'));
+      this.demand.set(tag, (this.demand.get(tag) ?? 0) + entry.block.length);
       this.cache.set(key, entry);
     }
     const e = entry;
@@ -71,7 +78,7 @@ export class TsCache {
       done: () => {
         if (released) return;
         released = true;
-        if (--e.sending === 0 && e.evicted) this.memory.give(e.block);
+        if (--e.sending === 0 && e.evicted && e.recycle) this.memory.give(e.block);
       },
     };
   }
@@ -80,15 +87,38 @@ export class TsCache {
     return this.cache.calculatedSize;
   }
 
-  /** Drops every segment of a stream instance (it was removed: nobody can ask for them again). */
+  /**
+   * Drops every segment of a stream instance (it was removed: nobody can ask for them again) with
+   * their memory, and the memory kept for reuse beyond what the other streams rendered since the
+   * last trim.
+   */
   forget(tag: string): void {
     const prefix = `${tag}|`;
-    for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.cache.delete(key);
+    for (const key of [...this.cache.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      this.cache.peek(key)!.recycle = false;
+      this.cache.delete(key);
+    }
+    this.demand.delete(tag);
+    this.memory.trim(this.demandBytes());
   }
 
-  /** A periodic tick: idle recycled memory is released. */
-  trimIdle(): void {
-    this.memory.trimIdle();
+  /** A periodic tick: memory kept for reuse beyond what renders took during the period is let go (all of it after a period without renders); returns its bytes. */
+  trimIdle(): number {
+    const released = this.memory.trim(this.demandBytes());
+    this.demand.clear();
+    return released;
+  }
+
+  private demandBytes(): number {
+    let bytes = 0;
+    for (const n of this.demand.values()) bytes += n;
+    return bytes;
+  }
+
+  /** Recycled memory waiting for a render. */
+  get idleBytes(): number {
+    return this.memory.idleBytes;
   }
 }
 

@@ -142,17 +142,18 @@ export class SegmentIndex {
   }
 
   /**
-   * Forgets segments that ended more than `seconds` before the newest complete one (never the one
-   * in production, never the last one), and their bytes in the store.
+   * Forgets segments that ended more than `seconds` before the newest complete one, and the
+   * oldest beyond `maxCount` (never the one in production, never the last one), and their bytes
+   * in the store.
    */
-  trim(seconds: number): void {
+  trim(seconds: number, maxCount = Infinity): void {
     const newest = this.lastDone();
     if (!newest) return;
     const newestEnd = newest.endTime / newest.timescale;
     let n = 0;
     while (n < this.list.length - 1) {
       const s = this.list[n]!;
-      if (s.state === 'open' || newestEnd - s.endTime / s.timescale < seconds - EPS) break;
+      if (s.state === 'open' || (newestEnd - s.endTime / s.timescale < seconds - EPS && this.list.length - n <= maxCount)) break;
       n++;
     }
     if (n === 0) return;

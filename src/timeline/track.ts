@@ -580,7 +580,10 @@ export class Track implements SegmenterTrack, TrackView {
   }
 
   private trimWindow(): void {
-    this.index.trim(this.host.retentionSeconds());
+    // Media clamped behind the grid adds segments that do not advance time, so no time trims
+    // them (fuzzing: 45,000 zero-length gaps per track, 150 MB of records): four per slot at most.
+    const retention = this.host.retentionSeconds();
+    this.index.trim(retention, 4 * Math.ceil(retention / this.host.options.targetDuration) + 16);
     // Out of the live window: the chunk and part records go, the bytes stay in the store (a DVR
     // keeps them on disk); one whose write failed becomes a gap.
     if (this.index.cool(this.host.liveRetentionSeconds())) this.listVersion++;

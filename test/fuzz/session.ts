@@ -14,11 +14,11 @@ export const FUZZ_TOTAL_BYTES = 128 << 20;
  * An origin configured for fuzzing, in its own process: the demo stream plays (the live stream
  * that must keep advancing), junk streams age out fast.
  */
-export async function startFuzzOrigin(): Promise<{ origin: ChildOrigin; cleanup: () => void }> {
+export async function startFuzzOrigin(env?: Readonly<Record<string, string>>): Promise<{ origin: ChildOrigin; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'origin-fuzz-'));
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ ingest: { idleTimeoutMs: FUZZ_IDLE_MS }, window: { seconds: FUZZ_WINDOW_S }, ingestLimits: { maxStreamBytes: FUZZ_STREAM_BYTES, maxTotalBytes: FUZZ_TOTAL_BYTES } }));
-  const origin = await startChildOrigin({ args: ['--config', config], demo: true });
+  const origin = await startChildOrigin({ args: ['--config', config], demo: true, ...(env ? { env } : {}) });
   return { origin, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

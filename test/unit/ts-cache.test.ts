@@ -30,6 +30,15 @@ describe('RecycledMemory', () => {
     m.give(Buffer.alloc(65_536));
     assert.equal(m.idleBytes, 65_536);
   });
+
+  it('lets go of kept blocks beyond a bound, largest first', () => {
+    const m = new RecycledMemory(1 << 30);
+    const blocks = [m.take(65_536), m.take(200_000), m.take(300_000)];
+    for (const b of blocks) m.give(b);
+    assert.equal(m.trim(1 << 20), 0);
+    assert.equal(m.trim(65_536), 320 * 1024 + 256 * 1024);
+    assert.equal(m.take(60_000), blocks[0], 'the smallest is kept');
+  });
 });
 
 describe('TsCache', () => {
@@ -59,5 +68,30 @@ describe('TsCache', () => {
     assert.deepEqual(new Set([sixth.bytes.buffer, seventh.bytes.buffer]), new Set([first.bytes.buffer, second.bytes.buffer]), 'both freed blocks are reused');
     assert.ok(sixth.bytes.every((b) => b === 6) && seventh.bytes.every((b) => b === 7));
     for (const l of [fourth, fifth, sixth, seventh]) l.done();
+  });
+
+  it('drops the renders of a removed stream with their memory, even those still being sent', () => {
+    const cache = new TsCache(1 << 20);
+    const sent = cache.lease('a|v|-|1', render(100_000, 1));
+    cache.lease('a|v|-|2', render(100_000, 2)).done();
+    cache.lease('b|v|-|1', render(100_000, 3)).done();
+    cache.forget('a');
+    assert.equal(cache.bytes, 128 * 1024, "only stream b's render is left");
+    sent.done();
+    assert.equal(cache.idleBytes, 0, 'nothing kept for reuse');
+    assert.notEqual(cache.lease('b|v|-|2', render(100_000, 4)).bytes.buffer, sent.bytes.buffer);
+  });
+
+  it('keeps for reuse no more than the streams still there rendered in the last period', () => {
+    const cache = new TsCache(256 * 1024);
+    // Stream a renders 128 KiB blocks, b 64 KiB ones (too small to take a's): b's renders evict a's.
+    for (let msn = 1; msn <= 2; msn++) cache.lease(`a|v|-|${msn}`, render(100_000, msn)).done();
+    for (let msn = 1; msn <= 3; msn++) cache.lease(`b|v|-|${msn}`, render(30_000, msn)).done();
+    assert.equal(cache.idleBytes, 2 * 128 * 1024);
+    cache.forget('a');
+    assert.equal(cache.idleBytes, 128 * 1024, "b's three renders (192 KiB) are the demand left");
+    assert.equal(cache.trimIdle(), 0, 'b rendered that much during the period');
+    assert.equal(cache.trimIdle(), 128 * 1024, 'no render for a whole period: all let go');
+    assert.equal(cache.idleBytes, 0);
   });
 });
