@@ -35,7 +35,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   const streams = new StreamRegistry(
     {
       targetDuration: config.segment.targetDuration,
-      partTarget: config.segment.partTarget,
+      partTarget: config.segment.partTarget ?? null,
       windowSeconds: config.window.seconds,
       maxTracksPerStream: config.limits.maxTracksPerStream,
       maxStreams: config.limits.maxStreams,
