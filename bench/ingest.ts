@@ -29,7 +29,7 @@ function pushBytes(track: LoopTrack, loops: number): { init: Buffer; fragments: 
 }
 
 function registry(now: () => number, windowSeconds = 120): StreamRegistry {
-  return new StreamRegistry({ targetDuration: 2, partTarget: 0.5, windowSeconds, maxTracksPerStream: 16, maxStreams: 10, idleTimeoutMs: 1e9 }, now);
+  return new StreamRegistry({ targetDuration: 2, partTarget: 0.5, windowSeconds, dvrSeconds: 0, maxTracksPerStream: 16, maxStreams: 10, idleTimeoutMs: 1e9 }, now);
 }
 
 function median(xs: number[]): number {

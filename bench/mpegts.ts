@@ -48,7 +48,7 @@ export interface TsBench {
 export function benchTs(runs = 15): TsBench {
   const { tracks, label } = sources();
   let now = 0;
-  const streams = new StreamRegistry({ targetDuration: 2, partTarget: 0.5, windowSeconds: 600, maxTracksPerStream: 4, maxStreams: 1, idleTimeoutMs: 1e9 }, () => now);
+  const streams = new StreamRegistry({ targetDuration: 2, partTarget: 0.5, windowSeconds: 600, dvrSeconds: 0, maxTracksPerStream: 4, maxStreams: 1, idleTimeoutMs: 1e9 }, () => now);
   const events = tracks.flatMap((t) => {
     const s = new IngestSession(streams, 'b', t.name, { maxBoxSize: 1 << 26, now: () => now });
     s.write(t.init);

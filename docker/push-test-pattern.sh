@@ -6,10 +6,13 @@
 # when every output has failed) and restart it to feed an origin that came back.
 #   ORIGIN=http://127.0.0.1:8081 STREAM=test sh docker/push-test-pattern.sh
 #   ORIGINS="http://origin-a:8081 http://origin-b:8081" STREAM=test sh docker/push-test-pattern.sh
+# INGEST_TOKEN, when set, is sent as "Authorization: Bearer $INGEST_TOKEN" on every PUT.
 set -eu
 ORIGINS="${ORIGINS:-${ORIGIN:-http://127.0.0.1:8081}}"
 STREAM="${STREAM:-test}"
 FRAG='movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=200000'
+# A tee slave option value: ':' escaped; ffmpeg adds the header's CRLF.
+AUTH="${INGEST_TOKEN:+:headers=Authorization\\: Bearer $INGEST_TOKEN}"
 # The tee muxer asks encoders for no global header: MP4 needs one (avcC, esds).
 X264='-c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 50 -keyint_min 50 -sc_threshold 0 -flags +global_header'
 
@@ -17,7 +20,7 @@ X264='-c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 50 -ke
 tee_to() {
   out=''
   for origin in $ORIGINS; do
-    out="${out:+$out|}[f=mp4:$FRAG:method=PUT:onfail=ignore]$origin/live/$STREAM/$1"
+    out="${out:+$out|}[f=mp4:$FRAG:method=PUT$AUTH:onfail=ignore]$origin/live/$STREAM/$1"
   done
   printf '%s' "$out"
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
-import { createOrigin } from './server.js';
+import { createOrigin, type Origin } from './server.js';
 
 async function main(): Promise<void> {
-  let config;
+  let origin: Origin;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    const config = loadConfig(process.argv.slice(2), process.env);
+    origin = createOrigin(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -13,20 +14,40 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const origin = createOrigin(config);
+  const config = origin.config;
   const { playbackPort } = await origin.start();
   const host = config.playback.host === '0.0.0.0' ? '127.0.0.1' : config.playback.host;
   if (config.statusPage.enabled) origin.logger.info(`status page: http://${host}:${playbackPort}/`);
   if (config.demo.enabled) origin.logger.info(`demo stream: http://${host}:${playbackPort}/live/${config.demo.stream}/master.m3u8`);
+  let stopping = false;
   const shutdown = (signal: string): void => {
-    origin.logger.info({ signal }, 'shutting down');
-    origin.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+    // A second signal ends at once.
+    if (stopping) process.exit(1);
+    stopping = true;
+    origin.logger.info({ signal, graceMs: config.http.shutdownGraceMs }, 'shutting down');
+    origin.shutdown().then(
+      () => {
+        origin.logger.info('shut down');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        origin.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // Diagnostics: under `node --expose-gc`, SIGUSR2 runs a full collection and logs the memory
+  // (what is left is what the origin holds, not garbage awaiting a collection).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    process.on('SIGUSR2', () => {
+      gc();
+      const m = process.memoryUsage();
+      origin.logger.info({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }, 'memory after a full collection');
+    });
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@ import type { StreamRegistry } from './timeline/registry.js';
 export type RouteClass = 'multivariant' | 'playlist' | 'mpd' | 'hesp' | 'hesp-packet' | 'segment' | 'ts-segment' | 'part' | 'init' | 'utc' | 'metrics' | 'health' | 'ingest' | 'manifest-push' | 'api' | 'status-page' | 'other';
 
 /** The origin's Prometheus metrics, in a registry of its own (several origins may share a process in tests). */
-export function createMetrics(streams: StreamRegistry, held: () => number = () => 0) {
+export function createMetrics(streams: StreamRegistry, held: () => number = () => 0, dvrDiskBytes: () => number | null = () => null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const ingestBytes = new Counter({ name: 'origin_ingest_bytes_total', help: 'Media bytes accepted by the ingest, per track', labelNames: ['stream', 'track'], registers: [registry] });
@@ -69,6 +69,44 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     labelNames: ['site'],
     registers: [registry],
   });
+  new Gauge({
+    name: 'origin_dvr_disk_bytes',
+    help: 'Bytes the DVR holds on disk (media files and their index records), over every stream',
+    registers: [registry],
+    collect() {
+      const bytes = dvrDiskBytes();
+      if (bytes !== null) this.set(bytes);
+    },
+  });
+  const dvrWrittenBytes = new Counter({ name: 'origin_dvr_written_bytes_total', help: 'Segment bytes the DVR wrote to disk', registers: [registry] });
+  const dvrWriteErrors = new Counter({ name: 'origin_dvr_write_errors_total', help: 'Segments the DVR could not write (a full disk, an I/O error): live goes on from memory, the DVR has a gap', registers: [registry] });
+  const dvrEvictions = new Counter({ name: 'origin_dvr_evicted_files_total', help: 'DVR media files deleted: time (left the DVR window) or quota (the disk quota was exceeded)', labelNames: ['reason'], registers: [registry] });
+  const dvrEvictedBytes = new Counter({ name: 'origin_dvr_evicted_bytes_total', help: 'Bytes of DVR media files deleted, by reason', labelNames: ['reason'], registers: [registry] });
+  const ingestAuthFailures = new Counter({ name: 'origin_ingest_auth_failures_total', help: 'Ingest requests refused with 401, by reason (missing, malformed, invalid token)', labelNames: ['reason'], registers: [registry] });
+  const playbackAuthFailures = new Counter({
+    name: 'origin_playback_auth_failures_total',
+    help: 'Playback requests refused with 403 for their signed-URL token, by reason (missing, malformed, signature, expired, early, acl, address)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const limitRejections = new Counter({
+    name: 'origin_limit_rejections_total',
+    help: 'Requests refused by a resource cap (429, 409 or 503), by listener, cap and scope (one stream or client, or the whole origin)',
+    labelNames: ['listener', 'limit', 'scope'],
+    registers: [registry],
+  });
+  const connectionsCut = new Counter({
+    name: 'origin_connections_cut_total',
+    help: 'Connections the origin closed on its own: stalled (queued bytes did not move), unsent-bytes (a reader fell too far behind a growing response)',
+    labelNames: ['listener', 'reason'],
+    registers: [registry],
+  });
+  const clientErrors = new Counter({
+    name: 'origin_http_client_errors_total',
+    help: 'Connections answered by the HTTP parser itself (malformed request 400, slow headers 408, head too large 431), by listener and status',
+    labelNames: ['listener', 'status'],
+    registers: [registry],
+  });
   streams.removed.subscribe((stream) => {
     for (const track of stream.tracks.keys()) {
       const labels = { stream: stream.name, track };
@@ -102,7 +140,29 @@ export function createMetrics(streams: StreamRegistry, held: () => number = () =
     }
     histogram.observe(seconds);
   };
-  return { registry, observeRequest, ingestBytes, ingestChunks, ingestDuplicates, ingestErrors, httpRequests, httpDuration, hlsHoldSeconds, hlsBlockingRejections, mediaNotFound, faults };
+  return {
+    registry,
+    observeRequest,
+    ingestBytes,
+    ingestChunks,
+    ingestDuplicates,
+    ingestErrors,
+    httpRequests,
+    httpDuration,
+    hlsHoldSeconds,
+    hlsBlockingRejections,
+    mediaNotFound,
+    faults,
+    ingestAuthFailures,
+    playbackAuthFailures,
+    limitRejections,
+    connectionsCut,
+    clientErrors,
+    dvrWrittenBytes,
+    dvrWriteErrors,
+    dvrEvictions,
+    dvrEvictedBytes,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

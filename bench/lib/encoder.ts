@@ -18,7 +18,7 @@ export interface EncoderOptions {
   readonly marked?: boolean;
 }
 
-/** Starts the payload of a marked fragment, followed by its index (uint32 BE). */
+/** Opens a marked fragment (after the first NAL length), followed by its index (uint32 BE). */
 export const MARKER = Buffer.from([0xf0, 0x9f, 0x8e, 0xac]);
 
 export class SyntheticEncoder {
@@ -45,7 +45,10 @@ export class SyntheticEncoder {
     this.samplesPerGop = Math.max(1, Math.round((options.gopSeconds ?? 1) * fps));
     this.fragmentMs = (this.samplesPerFragment / fps) * 1000;
     this.sampleSize = Math.max(16, Math.round(options.bitsPerSecond / 8 / fps));
+    // Each sample one NAL unit (a 4-byte length, as the fixture's avcC says), the rest filler:
+    // the ingest checks that NAL lengths stay inside their sample.
     this.filler = Buffer.alloc(this.sampleSize * this.samplesPerFragment, 0x5a);
+    for (let i = 0; i < this.samplesPerFragment; i++) this.filler.writeUInt32BE(this.sampleSize - 4, i * this.sampleSize);
     this.marked = options.marked ?? false;
   }
 
@@ -70,7 +73,8 @@ export class SyntheticEncoder {
     const marker = Buffer.allocUnsafe(8);
     MARKER.copy(marker);
     marker.writeUInt32BE(run.sequenceNumber - 1, 4);
-    return [writeRunHeader(run), marker, this.filler.subarray(8)];
+    // Inside the first NAL unit, after its length.
+    return [writeRunHeader(run), this.filler.subarray(0, 4), marker, this.filler.subarray(12)];
   }
 }
 

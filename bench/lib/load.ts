@@ -1,6 +1,9 @@
 // Closed-loop request/response load: wrk pinned to the client CPU when installed, else our own
 // undici generator (which is itself Node and may be the bottleneck; the table says which ran).
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import { CLIENT_CPU, has } from './system.js';
 import { percentile } from './stats.js';
@@ -22,8 +25,8 @@ function wrkLatency(out: string, pct: string): number {
   return m ? Number(m[1]) * UNIT[m[2]!]! : NaN;
 }
 
-function runWrk(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const args = ['-c', String(CLIENT_CPU), 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', url];
+function runWrk(url: string, connections: number, seconds: number, script?: string): Promise<LoadResult> {
+  const args = ['-c', String(CLIENT_CPU), 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', ...(script ? ['-s', script] : []), url];
   return new Promise((resolve, reject) => {
     execFile(has('taskset') ? 'taskset' : 'wrk', has('taskset') ? args : args.slice(2), { maxBuffer: 1 << 20 }, (err, out) => {
       if (err) return reject(err);
@@ -73,4 +76,48 @@ async function runUndici(url: string, connections: number, seconds: number): Pro
 
 export function load(url: string, connections: number, seconds: number): Promise<LoadResult> {
   return has('wrk') ? runWrk(url, connections, seconds) : runUndici(url, connections, seconds);
+}
+
+/**
+ * Closed-loop load over many URLs of one server, each connection taking the next path in turn
+ * (wrk with a Lua script when installed, else undici). With `once`, every path is fetched exactly
+ * once (a cold pass, undici).
+ */
+export async function loadPaths(origin: string, paths: readonly string[], connections: number, seconds: number, once = false): Promise<LoadResult> {
+  if (!once && has('wrk')) {
+    // wrk takes the paths in turn through a request() of its Lua API.
+    const dir = mkdtempSync(join(tmpdir(), 'wrk-'));
+    const script = join(dir, 'paths.lua');
+    writeFileSync(script, `local paths = {${paths.map((p) => JSON.stringify(p)).join(',')}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n`);
+    try {
+      return await runWrk(origin + paths[0], connections, seconds, script);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const pool = new Pool(origin, { connections, pipelining: 1 });
+  const latencies: number[] = [];
+  let bytes = 0;
+  let errors = 0;
+  let next = 0;
+  const end = performance.now() + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (once ? next < paths.length : performance.now() < end) {
+      const path = paths[next++ % paths.length]!;
+      const t0 = performance.now();
+      try {
+        const r = await pool.request({ path, method: 'GET' });
+        for await (const c of r.body) bytes += (c as Buffer).length;
+        if (r.statusCode >= 400) errors++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  await pool.close();
+  return { tool: 'undici', requestsPerSecond: latencies.length / elapsed, bytesPerSecond: bytes / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors };
 }

@@ -12,6 +12,8 @@ export interface OriginProcess {
   readonly playbackPort: number;
   readonly ingestPort: number;
   readonly child: ChildProcess;
+  /** A full collection in the origin (SIGUSR2 under --expose-gc); resolves once it logged its memory. */
+  collect(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,8 +29,11 @@ function build(): void {
 export function startOriginProcess(extraArgs: readonly string[] = []): Promise<OriginProcess> {
   build();
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  const args = [...profile, 'dist/cli.js', '--no-demo', '--host', '127.0.0.1', '--port', '0', '--ingest-port', '0', '--log-level', 'info', ...extraArgs];
-  const child = spawnPinned(SERVER_CPU, process.execPath, args, { cwd: ROOT });
+  // No DVR (it writes to ./data) unless a benchmark asks; an older checkout (before the DVR) has no such flag.
+  const dvr = extraArgs.includes('--dvr-window') || process.env.BENCH_ORIGIN_ROOT ? [] : ['--dvr-window', '0'];
+  const args = [...profile, '--expose-gc', 'dist/cli.js', '--no-demo', '--host', '127.0.0.1', '--port', '0', '--ingest-port', '0', '--log-level', 'info', ...dvr, ...extraArgs];
+  // As `npm start` runs it (package.json): a larger libuv pool for the DVR's positioned reads.
+  const child = spawnPinned(SERVER_CPU, process.execPath, args, { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
@@ -43,6 +48,13 @@ export function startOriginProcess(extraArgs: readonly string[] = []): Promise<O
         playbackPort: Number(new URL(log.playback).port),
         ingestPort: Number(new URL(log.ingest).port),
         child,
+        collect: () =>
+          new Promise<void>((done) => {
+            onLines(child, (l) => {
+              if (l.includes('memory after a full collection')) done();
+            });
+            child.kill('SIGUSR2');
+          }),
         stop: () => stopChild(child),
       });
     });

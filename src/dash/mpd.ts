@@ -4,6 +4,7 @@ import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { presentationTimeOffset, segmentsIn, type AddressingMode, type DashPeriod } from '../timeline/periods.js';
 import { dashTemplates } from '../urls.js';
+import { LIVE, type ViewRequest } from '../dvr/view.js';
 import { XmlWriter, xsDateTime, xsDuration, type XmlAttributes } from './xml.js';
 
 export interface MpdOptions {
@@ -59,109 +60,172 @@ function frameRate(t: Track): string | undefined {
 }
 
 function isComplete(s: Segment): boolean {
-  return s.state === 'complete' && s.chunks.length > 0;
+  return s.state === 'complete' && s.byteLength > 0;
+}
+
+/** What the MPD shows of the timeline: its window of segments, its type and its clock. */
+interface MpdScope {
+  readonly type: 'dynamic' | 'static';
+  /** Stream seconds from which Periods are listed. */
+  readonly from: number;
+  /** Stream seconds subtracted from every Period@start (a static MPD starts at 0). */
+  readonly base: number;
+  /** The segments a Representation lists. */
+  readonly listed: (track: Track) => readonly Segment[];
+  /** Seconds the availabilityStartTime moves back (time_shift). */
+  readonly shift: number;
+  /** Chunked low-latency delivery at the live edge. */
+  readonly edge: boolean;
+  /** timeShiftBufferDepth for a dynamic MPD, before it is clamped to what exists. */
+  readonly depth: number;
+}
+
+function scopeOf(stream: Stream, view: ViewRequest, newestEnd: number): MpdScope {
+  const window = stream.options.windowSeconds;
+  const v = view.view;
+  if (v.kind === 'live') {
+    const seconds = v.all ? Math.max(window, stream.options.dvrSeconds) : window;
+    const live: MpdScope = { type: 'dynamic', from: newestEnd - seconds, base: 0, listed: (t) => t.listedSegments(seconds), shift: 0, edge: true, depth: seconds };
+    if (v.shift === 0 || stream.ended) return live;
+    const until = newestEnd - v.shift;
+    return { ...live, from: until - seconds, listed: (t) => t.listedUntil(until, seconds), shift: v.shift, edge: false };
+  }
+  const listed = (t: Track): readonly Segment[] => t.segmentsBetween(v.start, v.end);
+  const closed = v.end !== null && (stream.ended || newestEnd >= v.end - 1e-6);
+  if (closed) return { type: 'static', from: v.start, base: v.start, listed, shift: 0, edge: false, depth: 0 };
+  return { type: 'dynamic', from: v.start, base: 0, listed, shift: 0, edge: true, depth: Math.max(0, newestEnd - v.start) };
 }
 
 /**
- * The dynamic MPD of a stream. `number` mode (low latency): SegmentTemplate with `$Number$`, a
- * nominal @duration, availabilityTimeOffset and availabilityTimeComplete="false". `timeline`
- * mode: SegmentTimeline with the exact S@t/@d/@r of the ingest. Null before the first segment.
+ * The MPD of a stream, dynamic while live. `number` mode (low latency): SegmentTemplate with
+ * `$Number$`, a nominal @duration, availabilityTimeOffset and availabilityTimeComplete="false".
+ * `timeline` mode: SegmentTimeline with the exact S@t/@d/@r of the ingest. A DVR view (view.ts)
+ * lists the whole DVR window, starts at a time (start-over), shifts the clock (time_shift) or is
+ * a closed range: a static MPD on SegmentTimeline. Null before the first segment.
  */
-export function renderMpd(stream: Stream, options: MpdOptions): string | null {
+export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest = LIVE): string | null {
   const d = stream.nominalSegmentDuration;
   const ast = stream.availabilityStartTimeMs;
   const td = stream.targetDuration;
   if (d === null || ast === null || td === null) return null;
   const tracks = stream.orderedTracks().filter((t) => t.segments().some(isComplete));
   if (tracks.length === 0) return null;
-  const lowLatency = options.mode === 'number';
-  const window = stream.options.windowSeconds;
 
   // Media time of the newest complete segment end, over all tracks: publishTime and the TSB.
   let newestEnd = 0;
-  let longest = d;
   let maxChunk = 0;
   for (const t of tracks) {
-    for (const s of t.segments()) {
-      if (!isComplete(s)) continue;
-      newestEnd = Math.max(newestEnd, s.endTime / s.timescale);
-      longest = Math.max(longest, s.seconds);
-    }
+    const newest = t.newestDone();
+    if (newest) newestEnd = Math.max(newestEnd, newest.endTime / newest.timescale);
     maxChunk = Math.max(maxChunk, t.chunkDuration / t.timescale);
   }
-  const live = stream.livePeriods(options.mode, newestEnd - window);
+  const scope = scopeOf(stream, view, newestEnd);
+  let longest = d;
+  for (const t of tracks) for (const s of scope.listed(t)) if (isComplete(s)) longest = Math.max(longest, s.seconds);
+  const isStatic = scope.type === 'static';
+  const mode: AddressingMode = isStatic ? 'timeline' : options.mode;
+  const numbered = mode === 'number';
+  const lowLatency = numbered && scope.edge;
+  const live = stream.livePeriods(mode, scope.from);
   if (live.length === 0) return null;
   // availabilityTimeOffset = segment − chunk duration: segment N is requestable once its first chunk is.
   const ato = Math.max(0, Math.floor((d - maxChunk) * 1000) / 1000);
   // Regular live DASH (complete segments only): at least three segments behind live.
   const delay = Math.max(3 * d, options.targetLatency);
 
-  const x = new XmlWriter();
-  const mpd: XmlAttributes = [
-    ['xmlns', 'urn:mpeg:dash:schema:mpd:2011'],
-    ['profiles', PROFILE],
-    ['type', 'dynamic'],
-    // The wall clock of stream time 0, fixed for the stream's life.
-    ['availabilityStartTime', xsDateTime(ast)],
-    ['publishTime', xsDateTime(stream.wallClockMs(newestEnd))],
-    // IOP "end of live content": the presentation gets its duration and minimumUpdatePeriod goes.
-    ['mediaPresentationDuration', stream.ended ? xsDuration(newestEnd) : undefined],
-    ['minimumUpdatePeriod', stream.ended ? undefined : xsDuration(d)],
-    // The configured window, or the media that exists while the stream is younger than it: a
-    // time-shift buffer cannot reach before the stream began (and ffmpeg's dashdec computes
-    // now − AST − timeShiftBufferDepth unsigned, looping on one segment when it underflows).
-    ['timeShiftBufferDepth', xsDuration(Math.max(Math.min(d, newestEnd), Math.min(window, Math.floor(newestEnd))))],
-    // "Media Segments SHALL NOT have a duration greater than MPD@maxSegmentDuration"
-    ['maxSegmentDuration', xsDuration(Math.ceil(longest * 1000) / 1000)],
-    ['minBufferTime', xsDuration(lowLatency ? Math.min(1, d) : d)],
-    // None in the low-latency MPD: shaka-player 5.2 in lowLatencyMode takes its presentation
-    // delay from here (dash_parser.js) and holds the ServiceDescription target on top of it
-    // (player.js, liveSync from serviceDescription), so any value here adds to the target; absent,
-    // it uses the target alone. dash.js 5 reads ServiceDescription first and ignores this.
-    ['suggestedPresentationDelay', lowLatency ? undefined : xsDuration(delay)],
-  ];
-  x.open('MPD', mpd);
-  const target = Math.round((lowLatency ? options.targetLatency : delay) * 1000);
-  const reference = tracks.find((t) => t.producerReference);
-  x.open('ServiceDescription', [['id', 0]]);
-  x.leaf('Latency', [
-    ['target', target],
-    ['min', Math.round(target * 0.75)],
-    ['max', target * 2],
-    ['referenceId', lowLatency && reference ? 0 : undefined],
-  ]);
-  // The rates the players' catch-up may use to hold the target (dash.js: a smooth curve inside
-  // them; shaka-player: max above target + 0.5 s, min below target − 0.5 s).
-  x.leaf('PlaybackRate', [
-    ['min', 0.9],
-    ['max', 1.1],
-  ]);
-  x.close();
-
+  const body: { period: DashPeriod; start: number; sets: { set: SetKey; reps: Rep[] }[] }[] = [];
+  let presentationEnd = 0;
   const sets = adaptationSets(stream);
   for (const [pi, period] of live.entries()) {
     const next = live[pi + 1];
-    const periodAttrs: XmlAttributes = [
-      ['id', period.id],
-      ['start', xsDuration(period.start)],
-    ];
-    const body: { set: SetKey; reps: { track: Track; segments: Segment[]; pto: bigint; timeline: SegmentTimeline | null }[] }[] = [];
+    // A static MPD starts at the range's start: its first Period at 0, its media from there.
+    const start = Math.max(period.start, scope.base);
+    const entries: { set: SetKey; reps: Rep[] }[] = [];
     for (const set of sets) {
-      const reps = [];
+      const reps: Rep[] = [];
       for (const track of set.tracks) {
         const segments = segmentsIn(track, period, next);
-        const pto = presentationTimeOffset(segments, period.start);
+        const pto = presentationTimeOffset(segments, start);
         if (pto === null) continue;
-        const listed = lowLatency ? null : new Set(track.listedSegments());
+        const listed = numbered ? null : new Set(scope.listed(track));
         const timeline = listed ? segmentTimeline(segments, (s) => listed.has(s)) : null;
-        if (!lowLatency && !timeline) continue;
+        if (!numbered && !timeline) continue;
+        if (timeline) {
+          const last = timeline.entries[timeline.entries.length - 1]!;
+          const endTicks = last.t + BigInt(last.d * (last.r + 1)) - pto;
+          presentationEnd = Math.max(presentationEnd, start - scope.base + Number(endTicks) / track.timescale);
+        }
         reps.push({ track, segments, pto, timeline });
       }
-      if (reps.length > 0) body.push({ set, reps });
+      if (reps.length > 0) entries.push({ set, reps });
     }
-    if (body.length === 0) continue;
-    x.open('Period', periodAttrs);
-    for (const { set, reps } of body) {
+    if (entries.length > 0) body.push({ period, start, sets: entries });
+  }
+  if (body.length === 0) return null;
+
+  const x = new XmlWriter();
+  const shiftedAst = ast + Math.round(scope.shift * 1000);
+  const mpd: XmlAttributes = isStatic
+    ? [
+        ['xmlns', 'urn:mpeg:dash:schema:mpd:2011'],
+        ['profiles', PROFILE],
+        ['type', 'static'],
+        ['mediaPresentationDuration', xsDuration(Math.round(presentationEnd * 1000) / 1000)],
+        ['maxSegmentDuration', xsDuration(Math.ceil(longest * 1000) / 1000)],
+        ['minBufferTime', xsDuration(d)],
+      ]
+    : [
+        ['xmlns', 'urn:mpeg:dash:schema:mpd:2011'],
+        ['profiles', PROFILE],
+        ['type', 'dynamic'],
+        // The wall clock of stream time 0, fixed for the stream's life (later by time_shift).
+        ['availabilityStartTime', xsDateTime(shiftedAst)],
+        ['publishTime', xsDateTime(stream.wallClockMs(newestEnd))],
+        // IOP "end of live content": the presentation gets its duration and minimumUpdatePeriod goes.
+        ['mediaPresentationDuration', stream.ended ? xsDuration(newestEnd) : undefined],
+        ['minimumUpdatePeriod', stream.ended ? undefined : xsDuration(d)],
+        // The window, or the media that exists while the stream is younger than it: a
+        // time-shift buffer cannot reach before the stream began (and ffmpeg's dashdec computes
+        // now − AST − timeShiftBufferDepth unsigned, looping on one segment when it underflows).
+        ['timeShiftBufferDepth', xsDuration(Math.max(Math.min(d, newestEnd), Math.min(scope.depth, Math.floor(newestEnd))))],
+        // "Media Segments SHALL NOT have a duration greater than MPD@maxSegmentDuration"
+        ['maxSegmentDuration', xsDuration(Math.ceil(longest * 1000) / 1000)],
+        ['minBufferTime', xsDuration(lowLatency ? Math.min(1, d) : d)],
+        // None in the low-latency MPD: shaka-player 5.2 in lowLatencyMode takes its presentation
+        // delay from here (dash_parser.js) and holds the ServiceDescription target on top of it
+        // (player.js, liveSync from serviceDescription), so any value here adds to the target; absent,
+        // it uses the target alone. dash.js 5 reads ServiceDescription first and ignores this.
+        ['suggestedPresentationDelay', lowLatency ? undefined : xsDuration(delay)],
+      ];
+  x.open('MPD', mpd);
+  const reference = tracks.find((t) => t.producerReference);
+  if (!isStatic) {
+    const target = Math.round((lowLatency ? options.targetLatency : delay) * 1000);
+    x.open('ServiceDescription', [['id', 0]]);
+    // A catch-up view may lag by the whole DVR window: dash.js 5 seeks to live once behind by more
+    // than Latency@max − @target (12 s without a @max), which would undo a viewer's seek back.
+    const catchUp = view.view.kind === 'range' || view.view.all;
+    x.leaf('Latency', [
+      ['target', target],
+      ['min', Math.round(target * 0.75)],
+      ['max', catchUp ? target + Math.round(stream.options.dvrSeconds * 1000) : target * 2],
+      ['referenceId', lowLatency && reference ? 0 : undefined],
+    ]);
+    // The rates the players' catch-up may use to hold the target (dash.js: a smooth curve inside
+    // them; shaka-player: max above target + 0.5 s, min below target − 0.5 s).
+    x.leaf('PlaybackRate', [
+      ['min', 0.9],
+      ['max', 1.1],
+    ]);
+    x.close();
+  }
+
+  for (const { period, start, sets: entries } of body) {
+    x.open('Period', [
+      ['id', period.id],
+      ['start', xsDuration(start - scope.base)],
+    ]);
+    for (const { set, reps } of entries) {
       const first = reps[0]!.track;
       const setAttrs: XmlAttributes = [
         ['id', stableId(set.key)],
@@ -178,30 +242,29 @@ export function renderMpd(stream: Stream, options: MpdOptions): string | null {
       const previous = period.continues;
       if (previous) x.leaf('SupplementalProperty', [['schemeIdUri', CONTINUITY], ['value', previous]]);
       if (lowLatency) x.leaf('SupplementalProperty', [['schemeIdUri', DVB_LL], ['value', true]]);
-      for (const { track, segments, pto, timeline } of reps) writeRepresentation(x, stream, track, segments, pto, timeline, period, options, ato, reference === track);
+      for (const rep of reps) writeRepresentation(x, stream, rep, period, { numbered, lowLatency, utcUrl: options.utcUrl }, ato, reference === rep.track);
       x.close();
     }
     x.close();
   }
-  // IOP: "at least one UTCTiming"; http-head needs Date exposed by CORS (it is).
-  x.leaf('UTCTiming', [['schemeIdUri', 'urn:mpeg:dash:utc:http-iso:2014'], ['value', options.utcUrl]]);
-  x.leaf('UTCTiming', [['schemeIdUri', 'urn:mpeg:dash:utc:http-head:2014'], ['value', options.utcUrl]]);
+  if (!isStatic) {
+    // IOP: "at least one UTCTiming"; http-head needs Date exposed by CORS (it is).
+    x.leaf('UTCTiming', [['schemeIdUri', 'urn:mpeg:dash:utc:http-iso:2014'], ['value', options.utcUrl]]);
+    x.leaf('UTCTiming', [['schemeIdUri', 'urn:mpeg:dash:utc:http-head:2014'], ['value', options.utcUrl]]);
+  }
   x.close();
   return x.toString();
 }
 
-function writeRepresentation(
-  x: XmlWriter,
-  stream: Stream,
-  track: Track,
-  segments: Segment[],
-  pto: bigint,
-  timeline: SegmentTimeline | null,
-  period: DashPeriod,
-  options: MpdOptions,
-  ato: number,
-  isReference: boolean,
-): void {
+interface Rep {
+  readonly track: Track;
+  readonly segments: Segment[];
+  readonly pto: bigint;
+  readonly timeline: SegmentTimeline | null;
+}
+
+function writeRepresentation(x: XmlWriter, stream: Stream, rep: Rep, period: DashPeriod, options: { numbered: boolean; lowLatency: boolean; utcUrl: string }, ato: number, isReference: boolean): void {
+  const { track, segments, pto, timeline } = rep;
   const info = track.info;
   const rate = measureBitrate(track);
   const bandwidth = rate?.peak ?? info.declaredMaxBitrate ?? info.declaredAvgBitrate ?? 1;
@@ -216,8 +279,7 @@ function writeRepresentation(
   ]);
   if (info.kind === 'audio' && info.channels) x.leaf('AudioChannelConfiguration', [['schemeIdUri', CHANNELS], ['value', info.channels]]);
   const prft = track.producerReference;
-  const lowLatency = options.mode === 'number';
-  if (lowLatency && prft) {
+  if (options.lowLatency && prft) {
     x.open('ProducerReferenceTime', [
       ['id', isReference ? 0 : stableId(track.name)],
       ['inband', true],
@@ -233,7 +295,7 @@ function writeRepresentation(
     x.close();
   }
   const ts = track.timescale;
-  const initId = segments.find((s) => s.chunks.length > 0)!.initId;
+  const initId = segments.find((s) => s.byteLength > 0)!.initId;
   const templates = dashTemplates(stream.tag, initId);
   const common: XmlAttributes = [
     ['timescale', ts],
@@ -243,13 +305,13 @@ function writeRepresentation(
     ['startNumber', timeline ? timeline.startNumber : period.startMsn],
     ['presentationTimeOffset', pto.toString()],
   ];
-  if (lowLatency) {
+  if (options.numbered) {
     // dash.js reads availabilityTimeOffset/Complete only on SegmentTemplate (DashManifestModel).
     x.leaf('SegmentTemplate', [
       ...common,
       ['duration', Math.round(stream.nominalSegmentDuration! * ts)],
-      ['availabilityTimeOffset', ato],
-      ['availabilityTimeComplete', false],
+      ['availabilityTimeOffset', options.lowLatency ? ato : undefined],
+      ['availabilityTimeComplete', options.lowLatency ? false : undefined],
     ]);
   } else {
     x.open('SegmentTemplate', common);

@@ -120,7 +120,7 @@ function presentation(stream: Stream, tracks: readonly Track[], p: HespPresentat
 
 function trackObject(stream: Stream, t: Track, p: HespPresentation, d: number): Json | null {
   const segments = inPresentation(t, p);
-  if (!segments.some((s) => s.chunks.length > 0)) return null;
+  if (!segments.some((s) => s.byteLength > 0)) return null;
   const rate = packetRate(t);
   const measured = measureBitrate(t);
   const bandwidth = Math.max(1, Math.ceil(measured?.peak ?? t.info.declaredMaxBitrate ?? t.info.declaredAvgBitrate ?? 1));

@@ -5,6 +5,7 @@ import { AttributeList, decimal, tag } from './attributes.js';
 import { hintedPart } from './boundary.js';
 import { lowLatencyParams } from './low-latency.js';
 import { initUri, partUri, segmentUri, siblingPlaylistUri } from '../urls.js';
+import { LIVE, viewWindow, type ViewRequest } from '../dvr/view.js';
 
 /** EXT-X-VERSION 9: EXT-X-SKIP (RFC 8216bis 8); used for every LL-HLS playlist so it never varies. */
 export const LL_HLS_VERSION = 9;
@@ -33,15 +34,23 @@ export type MediaPlaylistOptions =
  * The media playlist of a track, rendered from the timeline as it is now. LL-HLS, L-HLS and the
  * MPEG-TS variant are options of this one renderer. Null until the stream's first segment completes.
  */
-export function renderMediaPlaylist(stream: Stream, track: Track, options: MediaPlaylistOptions): string | null {
+export function renderMediaPlaylist(stream: Stream, track: Track, options: MediaPlaylistOptions, request: ViewRequest = LIVE): string | null {
   const ll = lowLatencyParams(stream);
-  const listed = track.listedSegments();
+  const view = viewWindow(stream, track, request.view);
+  const listed = view.segments;
   const first = listed[0];
   if (!first || !ll) return null;
-  const ended = stream.ended;
+  const ended = view.ended;
+  // Parts, hints and blocking reloads belong to the live edge: a VOD or time-shifted view has none.
+  const lowLatency = options.flavor === 'll-hls' && view.edge;
   const version = options.flavor === 'll-hls' ? LL_HLS_VERSION : options.flavor === 'ts' ? TS_VERSION : FMP4_VERSION;
   const lines: string[] = ['#EXTM3U', `#EXT-X-VERSION:${version}`, `#EXT-X-TARGETDURATION:${ll.targetDuration}`];
-  if (options.flavor === 'll-hls') {
+  if (view.type) lines.push(`#EXT-X-PLAYLIST-TYPE:${view.type}`);
+  if (view.startAt !== null) {
+    // Start-over: players begin where the viewer asked, not at the live edge.
+    lines.push(tag('#EXT-X-START', new AttributeList().decimal('TIME-OFFSET', Math.max(0, view.startAt - first.startTime / first.timescale), 3).enumerated('PRECISE', 'YES')));
+  }
+  if (lowLatency) {
     lines.push(
       tag(
         '#EXT-X-SERVER-CONTROL',
@@ -69,7 +78,7 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
     }
   }
 
-  const open = track.openSegment;
+  const open = view.edge ? track.openSegment : null;
   const openParts = open ? open.parts.filter((p) => p.complete) : [];
   let mapped = '';
   const head = (s: Segment): void => {
@@ -90,12 +99,12 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
       head(s);
       segmentLines(lines, stream, s, 'ts');
     }
-  } else if (options.flavor === 'l-hls') {
+  } else if (options.flavor === 'l-hls' || !lowLatency) {
     for (const s of shown) {
       head(s);
       segmentLines(lines, stream, s);
     }
-    if (!ended) prefetchLines(lines, stream, track, mapped, discontinuous);
+    if (options.flavor === 'l-hls' && view.edge && !ended) prefetchLines(lines, stream, track, mapped, discontinuous);
   } else {
     // "EXT-X-PART tags SHOULD be removed ... after they are greater than three Target Durations
     // from the end of the Playlist" (6.2.2): parts stay on the newest three entries, counting the
@@ -130,7 +139,7 @@ export function renderMediaPlaylist(stream: Stream, track: Track, options: Media
       if (other === track) continue;
       const last = edge === null ? null : other.lastCompletePartBy(edge);
       if (!last || other.listedSegments().length === 0) continue;
-      lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other.name)).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));
+      lines.push(tag('#EXT-X-RENDITION-REPORT', new AttributeList().quoted('URI', siblingPlaylistUri(other.name) + request.suffix).integer('LAST-MSN', last.msn).integer('LAST-PART', last.index)));
     }
   }
   if (ended) lines.push('#EXT-X-ENDLIST');

@@ -19,8 +19,8 @@ interface AudioGroup {
  * EXT-X-MEDIA renditions grouped by codec. Only tracks with a listed segment appear; null when
  * none has one yet.
  */
-export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavor = 'll-hls'): string | null {
-  if (flavor === 'ts') return renderTsMultivariant(stream);
+export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavor = 'll-hls', suffix = ''): string | null {
+  if (flavor === 'ts') return renderTsMultivariant(stream, suffix);
   const ready = stream.orderedTracks().filter((t) => t.listedSegments().length > 0);
   const videos = ready.filter((t) => t.kind === 'video');
   const audios = ready.filter((t) => t.kind === 'audio');
@@ -38,7 +38,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
         .enumerated('DEFAULT', i === 0 ? 'YES' : 'NO')
         .enumerated('AUTOSELECT', 'YES');
       if (t.info.channels) a.quoted('CHANNELS', String(t.info.channels));
-      a.quoted('URI', mediaPlaylistUri(t.name, flavor));
+      a.quoted('URI', mediaPlaylistUri(t.name, flavor) + suffix);
       lines.push(tag('#EXT-X-MEDIA', a));
     });
   }
@@ -54,7 +54,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
         const fps = v.frameRate;
         if (fps) a.decimal('FRAME-RATE', fps, 3);
         if (g) a.quoted('AUDIO', g.id);
-        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, flavor));
+        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, flavor) + suffix);
       }
     }
   } else {
@@ -62,7 +62,7 @@ export function renderMultivariantPlaylist(stream: Stream, flavor: PlaylistFlavo
       for (const t of g.tracks) {
         const rate = measureBitrate(t) ?? { peak: 0, average: 0 };
         const a = new AttributeList().integer('BANDWIDTH', rate.peak).integer('AVERAGE-BANDWIDTH', rate.average).quoted('CODECS', t.info.codec).quoted('AUDIO', g.id);
-        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t.name, flavor));
+        lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(t.name, flavor) + suffix);
       }
     }
   }
@@ -109,7 +109,7 @@ const TS_OVERHEAD = 1.08;
  * The legacy multivariant playlist: one variant per H.264 track with the default audio muxed in
  * each MPEG-TS segment, and an audio-only variant. No EXT-X-MEDIA: the audio is in the segments.
  */
-function renderTsMultivariant(stream: Stream): string | null {
+function renderTsMultivariant(stream: Stream, suffix: string): string | null {
   const audio = defaultTsAudio(stream);
   const audioReady = audio && audio.listedSegments().length > 0 ? audio : undefined;
   const videos = stream.orderedTracks().filter((t) => t.kind === 'video' && tsCompatible(t) && t.listedSegments().length > 0);
@@ -125,14 +125,14 @@ function renderTsMultivariant(stream: Stream): string | null {
     if (v.info.width && v.info.height) a.resolution('RESOLUTION', v.info.width, v.info.height);
     const fps = v.frameRate;
     if (fps) a.decimal('FRAME-RATE', fps, 3);
-    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, 'ts'));
+    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(v.name, 'ts') + suffix);
   }
   if (audioReady) {
     const a = new AttributeList()
       .integer('BANDWIDTH', Math.ceil(audioRate.peak * TS_OVERHEAD))
       .integer('AVERAGE-BANDWIDTH', Math.ceil(audioRate.average * TS_OVERHEAD))
       .quoted('CODECS', audioReady.info.codec);
-    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(audioReady.name, 'ts'));
+    lines.push(tag('#EXT-X-STREAM-INF', a), mediaPlaylistUri(audioReady.name, 'ts') + suffix);
   }
   lines.push('');
   return lines.join('\n');

@@ -16,6 +16,8 @@ import { sendRendered, type Rendered, type RenderedCache } from './rendered-cach
 import { headerSet, prepare, sendBuffers, sendError, sendLive, sendPrepared, type HeaderSet, type Prepared } from './respond.js';
 import type { WaiterList } from './waiters.js';
 import { guarded, type FaultSink } from './guard.js';
+import { LIVE, reachesEdge, type ViewRequest } from '../dvr/view.js';
+import type { HeldRequests } from './limits.js';
 
 export interface HlsContext extends FaultSink {
   readonly metrics: Metrics;
@@ -23,6 +25,8 @@ export interface HlsContext extends FaultSink {
   readonly playlists: RenderedCache;
   readonly partAddressing: PartAddressing;
   readonly waiters: (track: Track) => WaiterList;
+  /** Slots for held requests (global and per client): a request past them gets 503. */
+  readonly holds: HeldRequests;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -49,10 +53,10 @@ function sendPlaylist(req: IncomingMessage, res: ServerResponse, playlist: Rende
   sendRendered(req, res, playlist, PLAYLIST_TYPE, cacheControl);
 }
 
-export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor): void {
+export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, flavor: PlaylistFlavor, view: ViewRequest = LIVE): void {
   let version = `${stream.ended}`;
   for (const t of stream.tracks.values()) version += `|${t.name}:${t.listVersion}`;
-  const playlist = ctx.playlists.get(stream, flavor, version, () => renderMultivariantPlaylist(stream, flavor));
+  const playlist = ctx.playlists.get(stream, flavor + view.suffix, version, () => renderMultivariantPlaylist(stream, flavor, view.suffix));
   if (!playlist) return notReady(req, res, `stream '${stream.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -61,11 +65,11 @@ export function sendMultivariant(ctx: HlsContext, req: IncomingMessage, res: Ser
  * L-HLS media playlist (complete segments, then EXT-X-PREFETCH for what is being produced) or the
  * MPEG-TS one (complete segments, as `.ts`).
  */
-export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: 'l-hls' | 'ts'): void {
+export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, flavor: 'l-hls' | 'ts', view: ViewRequest = LIVE): void {
   if (flavor === 'ts' && !tsCompatible(track)) throw new OriginError('NOT_FOUND', `track '${track.name}' (${track.info.codec}) has no MPEG-TS variant (H.264 and AAC only)`);
   const muxedAudio = flavor === 'ts' && track.kind === 'video' ? (defaultTsAudio(stream) ?? null) : null;
   const version = flavor === 'ts' ? `${track.listVersion}|${muxedAudio?.listVersion}|${stream.ended}` : `${stream.version}`;
-  const playlist = ctx.playlists.get(track, flavor, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }));
+  const playlist = ctx.playlists.get(track, flavor + view.suffix, version, () => renderMediaPlaylist(stream, track, flavor === 'ts' ? { flavor, muxedAudio } : { flavor }, view));
   if (!playlist) return notReady(req, res, `track '${track.name}'`);
   sendPlaylist(req, res, playlist, CacheControl.playlist(targetDuration(stream)));
 }
@@ -75,7 +79,7 @@ export function sendSimplePlaylist(ctx: HlsContext, req: IncomingMessage, res: S
  * (`_HLS_skip`). Rendered once per timeline version and variant; held requests are released
  * together, with the same bytes, when the track changes.
  */
-export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, query: URLSearchParams | null): void {
+export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: ServerResponse, stream: Stream, track: Track, query: URLSearchParams | null, view: ViewRequest = LIVE): void {
   let directives;
   try {
     directives = parseDirectives(query);
@@ -87,11 +91,12 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
   const render = (): Rendered | null => {
     // "_HLS_skip ... MUST be ignored" without CAN-SKIP-UNTIL or with EXT-X-ENDLIST: the renderer skips only while live.
     const skip = directives.skip !== null;
-    return ctx.playlists.get(track, skip ? 'll-skip' : 'll', stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }));
+    return ctx.playlists.get(track, (skip ? 'll-skip' : 'll') + view.suffix, stream.version, () => renderMediaPlaylist(stream, track, { flavor: 'll-hls', partAddressing: ctx.partAddressing, skip }, view));
   };
   const first = render();
   if (!first || !ll) return notReady(req, res, `track '${track.name}'`);
-  if (directives.msn === null) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
+  // A view away from the live edge offers no blocking reload: its directives are answered at once.
+  if (directives.msn === null || !reachesEdge(stream, track, view.view)) return sendPlaylist(req, res, first, CacheControl.playlist(ll.targetDuration));
   // A playlist that ends with a complete segment and a bare hint changes within a part target:
   // it is not cached (video.js 8 asks again with the same URL, boundary.ts).
   const blocking = (): string => (endsWithBareHint(track) ? CacheControl.revalidate : CacheControl.blocking(ll.targetDuration));
@@ -101,6 +106,7 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
     return sendError(req, res, new OriginError('BAD_REQUEST', decision.message), CacheControl.blockingError(ll.targetDuration));
   }
   if (decision.kind === 'now') return sendPlaylist(req, res, first, blocking());
+  ctx.holds.admit(req, res);
   const started = ctx.now();
   const leave = ctx.waiters(track).add(
     started + holdLimitMs(stream),
@@ -116,6 +122,11 @@ export function sendLlPlaylist(ctx: HlsContext, req: IncomingMessage, res: Serve
       ctx.metrics.hlsHoldSeconds.observe((ctx.now() - started) / 1000);
       ctx.metrics.hlsBlockingRejections.inc({ status: '503', reason: 'hold-timeout' });
       sendError(req, res, new OriginError('NOT_READY', `playlist of '${track.name}' did not reach ${decision.target.msn}${decision.target.part === null ? '' : `.${decision.target.part}`} within three target durations`), CacheControl.noStore);
+    }),
+    // Shutting down: the playlist as it is, not to be cached under the blocking URL.
+    guarded(ctx, 'held-request', req, res, undefined, () => {
+      res.off('close', leave);
+      sendPlaylist(req, res, render()!, CacheControl.noStore);
     }),
   );
   res.on('close', leave);
@@ -188,7 +199,7 @@ export function sendSegment(ctx: HlsContext, req: IncomingMessage, res: ServerRe
     const first = track.firstMsn;
     if (first !== null && msn < first) {
       ctx.metrics.mediaNotFound.inc({ reason: 'expired' });
-      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
+      sendError(req, res, new OriginError('GONE', `segment ${msn} of '${track.name}' has left the window`), CacheControl.shortError);
     } else {
       ctx.metrics.mediaNotFound.inc({ reason: 'future' });
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${track.name}' does not exist yet`), CacheControl.notYet);
@@ -234,6 +245,7 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
     for (const leave of leaves) leave();
     res.off('close', leaveAll);
   };
+  ctx.holds.admit(req, res);
   const deadline = ctx.now() + holdLimitMs(stream);
   for (const track of list) {
     leaves.push(
@@ -250,6 +262,13 @@ export function holdFor(ctx: HlsContext, req: IncomingMessage, res: ServerRespon
           leaveAll();
           ctx.metrics.mediaNotFound.inc({ reason: 'future' });
           sendError(req, res, new OriginError('NOT_FOUND', `nothing arrived for ${req.url} within three target durations`), CacheControl.notYet);
+        }),
+        // Shutting down: a 503 that a CDN retries on the other origin.
+        guarded(ctx, 'held-request', req, res, undefined, () => {
+          if (done) return;
+          leaveAll();
+          res.setHeader('Retry-After', '1');
+          sendError(req, res, new OriginError('OVERLOADED', 'the origin is shutting down'), CacheControl.noStore);
         }),
       ),
     );

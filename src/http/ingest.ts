@@ -6,6 +6,10 @@ import { parseIngestPath } from '../ingest/path.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StreamRegistry } from '../timeline/registry.js';
+import { IngestAuthError, type IngestAuth } from './auth.js';
+import type { CorsPolicy } from './cors.js';
+import type { IngestLimits, IngestPass } from './ingest-limits.js';
+import { checkTarget, clientOf, type TargetLimits } from './limits.js';
 
 export interface IngestContext {
   readonly streams: StreamRegistry;
@@ -14,6 +18,14 @@ export interface IngestContext {
   readonly now: () => number;
   readonly maxBoxSize: number;
   readonly idleTimeoutMs: number;
+  /** Bearer tokens; every request of this listener passes through it first. */
+  readonly auth: IngestAuth;
+  readonly limits: IngestLimits;
+  readonly cors: CorsPolicy;
+  readonly target: TargetLimits;
+  readonly maxBoxesPerFragment: number;
+  /** `/metrics` answers here (behind the token) rather than on the playback listener. */
+  readonly metricsHere: boolean;
 }
 
 /** Largest pushed manifest (MPD, playlist) read before it is acknowledged and dropped. */
@@ -48,21 +60,46 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
   const observer = ingestObserver(ctx.metrics, ctx.logger);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = ctx.now();
+    const cors = ctx.cors.headersFor(req).headers;
     const reply = (status: number, body: string, close = false): void => {
       if (res.headersSent) return;
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) });
+      res.writeHead(status, { ...cors, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) });
       res.end(body);
     };
     res.on('close', () => ctx.metrics.observeRequest('ingest', 'ingest', res.statusCode, 0));
     const reject = (err: unknown, extra: Record<string, unknown> = {}): void => {
       ctx.metrics.ingestErrors.inc({ reason: codeOf(err).toLowerCase() });
-      ctx.logger.warn({ method: req.method, url: req.url, status: statusOf(err), reason: reasonOf(err), ...extra }, 'ingest rejected');
+      ctx.logger.warn({ method: req.method, url: req.url, remote: req.socket.remoteAddress, status: statusOf(err), reason: reasonOf(err), ...extra }, 'ingest rejected');
+      if (err instanceof IngestAuthError) {
+        ctx.metrics.ingestAuthFailures.inc({ reason: err.failure });
+        // "MUST include the HTTP WWW-Authenticate response header field" (RFC 6750 3).
+        res.setHeader('WWW-Authenticate', `Bearer realm="ingest"${err.failure === 'missing' ? '' : ', error="invalid_token"'}`);
+      }
+      if (statusOf(err) === 429 || statusOf(err) === 503) res.setHeader('Retry-After', '1');
       reply(statusOf(err), `${statusOf(err)} ${codeOf(err)}: ${reasonOf(err)}\n`, true);
       res.on('finish', () => req.destroy());
     };
+    if (req.method === 'OPTIONS') {
+      // A preflight carries no Authorization: it is answered before the token check.
+      req.resume();
+      return ctx.cors.preflight(req, res);
+    }
     let path;
     try {
-      path = parseIngestPath((req.url ?? '/').split('?')[0]!);
+      ctx.auth.check(req);
+      const target = checkTarget(req.url, ctx.target);
+      if (ctx.metricsHere && target.path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+        req.resume();
+        ctx.metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { ...cors, 'Content-Type': ctx.metrics.registry.contentType, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          },
+          (err: unknown) => reject(err),
+        );
+        return;
+      }
+      path = parseIngestPath(target.path);
       if (req.method === 'DELETE') {
         req.resume();
         return reply(200, 'ok\n');
@@ -84,7 +121,9 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
       req.on('end', () => reply(200, 'ok\n'));
       return;
     }
-    const session = new IngestSession(ctx.streams, path.stream, path.name, { maxBoxSize: ctx.maxBoxSize, now: ctx.now, observer });
+    const pass: IngestPass = ctx.limits.pass(path.stream, clientOf(req));
+    res.once('close', () => pass.release());
+    const session = new IngestSession(ctx.streams, path.stream, path.name, { maxBoxSize: ctx.maxBoxSize, now: ctx.now, observer, maxBoxesPerFragment: ctx.maxBoxesPerFragment, limits: pass });
     const where = { stream: path.stream, name: path.name };
     let done = false;
     // The boundary of this request: an exception that is not an OriginError is a fault of the
@@ -116,7 +155,9 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
       announced = true;
       ctx.logger.info({ ...where, method: req.method, url: req.url, remote: req.socket.remoteAddress, chunked: req.headers['transfer-encoding'] === 'chunked' }, 'ingest started');
     };
-    req.setTimeout(ctx.idleTimeoutMs, () => fail(new OriginError('INGEST_TIMEOUT', `no data for ${ctx.idleTimeoutMs} ms`)));
+    const idle = (): void => fail(new OriginError('INGEST_TIMEOUT', `no data for ${ctx.idleTimeoutMs} ms`));
+    req.setTimeout(ctx.idleTimeoutMs, idle);
+    const store = ctx.streams.store;
     req.on('data', (piece: Buffer) => {
       if (done) return;
       try {
@@ -124,6 +165,17 @@ export function createIngestHandler(ctx: IngestContext): (req: IncomingMessage, 
         announce();
       } catch (err) {
         fail(err);
+        return;
+      }
+      // The DVR's disk is behind (an ingest faster than real time): TCP backpressure until it catches up.
+      if (store.backlogged && store.whenDrained) {
+        req.pause();
+        req.setTimeout(0);
+        store.whenDrained(() => {
+          if (done) return;
+          req.setTimeout(ctx.idleTimeoutMs, idle);
+          req.resume();
+        });
       }
     });
     req.on('end', () => {

@@ -3,7 +3,7 @@ import type { Segment } from '../timeline/segment.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
 import { guarded, type FaultSink } from './guard.js';
-import { CORS_HEADERS } from './respond.js';
+import { corsHeaders, unsentLimit } from './respond.js';
 
 /** RFC 8673: a last-byte-pos this large says "to the end, however long it gets". */
 export const VERY_LARGE = 2 ** 40;
@@ -85,18 +85,19 @@ export function sendSegmentRange(sink: FaultSink, req: IncomingMessage, res: Ser
   if (!startsAtPart(seg, range.start)) return sendProgressiveRange(req, res, headers, seg, range);
   if (!openEnded) {
     const end = range.end!;
-    res.writeHead(206, { ...CORS_HEADERS, ...headers, 'Content-Length': end - range.start + 1, 'Content-Range': `bytes ${range.start}-${end}/*` });
+    res.writeHead(206, { ...corsHeaders(req), ...headers, 'Content-Length': end - range.start + 1, 'Content-Range': `bytes ${range.start}-${end}/*` });
     if (req.method !== 'HEAD') writeSpan(res, body.buffers, range.start, end + 1);
     res.end();
     return;
   }
   const last = range.end === null ? MAX_LAST_BYTE : range.end;
-  res.writeHead(206, { ...CORS_HEADERS, ...headers, 'Cache-Control': CacheControl.growing, 'Content-Range': `bytes ${range.start}-${last}/*` });
+  res.writeHead(206, { ...corsHeaders(req), ...headers, 'Cache-Control': CacheControl.growing, 'Content-Range': `bytes ${range.start}-${last}/*` });
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
   let sent = range.start;
+  const unsent = unsentLimit(req, res);
   const pump = (): boolean => {
     if (body.state === 'aborted') {
       res.destroy();
@@ -106,6 +107,8 @@ export function sendSegmentRange(sink: FaultSink, req: IncomingMessage, res: Ser
     if (have > sent) {
       writeSpan(res, body.buffers, sent, have);
       sent = have;
+      unsent.check();
+      if (res.destroyed) return true;
     }
     if (seg.state !== 'open') {
       res.end();
@@ -128,7 +131,7 @@ export function sendSegmentRange(sink: FaultSink, req: IncomingMessage, res: Ser
  */
 function sendProgressiveRange(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, seg: Segment, range: RequestedRange): void {
   const last = range.end === null ? MAX_LAST_BYTE : range.end;
-  res.writeHead(206, { ...CORS_HEADERS, ...headers, 'Cache-Control': CacheControl.growing, 'Content-Range': `bytes ${range.start}-${last}/*` });
+  res.writeHead(206, { ...corsHeaders(req), ...headers, 'Cache-Control': CacheControl.growing, 'Content-Range': `bytes ${range.start}-${last}/*` });
   if (req.method === 'HEAD') {
     res.end();
     return;
@@ -137,6 +140,7 @@ function sendProgressiveRange(req: IncomingMessage, res: ServerResponse, headers
   let at = 0;
   let done = false;
   const stop = last + 1;
+  const unsent = unsentLimit(req, res);
   const leave = seg.body!.read({
     data(buffers) {
       if (done) return;
@@ -146,6 +150,7 @@ function sendProgressiveRange(req: IncomingMessage, res: ServerResponse, headers
         if (from < to) res.write(from === 0 && to === b.length ? b : b.subarray(from, to));
         at += b.length;
       }
+      unsent.check();
       if (at >= stop) {
         done = true;
         res.end();

@@ -15,10 +15,11 @@ import { sendMpd, type DashContext } from './dash-routes.js';
 import { sendInit, sendLlPlaylist, sendMultivariant, sendPart, sendSegment, sendSimplePlaylist, type HlsContext } from './hls-routes.js';
 import { sendTsSegment, TsCache } from './ts-routes.js';
 import { sendHespManifest, sendHespPacket, type HespContext } from './hesp-routes.js';
-import { PREFLIGHT_HEADERS, sendBuffer, sendError } from './respond.js';
+import { sendBuffer, sendError } from './respond.js';
 import { WaiterList } from './waiters.js';
-import { parsePlaybackPath } from '../urls.js';
 import { reportFault } from './guard.js';
+import { checkView, LIVE, parseView, type ViewRequest } from '../dvr/view.js';
+import type { PlaybackGate } from './gate.js';
 
 export interface PlaybackContext {
   readonly streams: StreamRegistry;
@@ -32,6 +33,8 @@ export interface PlaybackContext {
   readonly tsCacheBytes: number;
   /** The operator's page at `/`; null when it is off. */
   readonly statusPage: StatusPage | null;
+  /** CORS, request checks, signed URLs and held-request slots. */
+  readonly gate: PlaybackGate;
 }
 
 export interface PlaybackHandler {
@@ -42,6 +45,10 @@ export interface PlaybackHandler {
   held(): number;
   /** Requests held right now on one stream's tracks. */
   heldOn(stream: Stream): number;
+  /** Responses not finished yet (held, growing, being sent). */
+  open(): number;
+  /** Shutting down: every held request is answered now, every later response closes its connection. */
+  releaseAll(): void;
 }
 
 
@@ -59,6 +66,7 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
     now: ctx.now,
     playlists: new RenderedCache(),
     partAddressing: ctx.partAddressing,
+    holds: ctx.gate.holds,
     waiters(track) {
       let list = lists.get(track);
       if (!list) {
@@ -81,30 +89,25 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
 
   const debug = ctx.logger.isLevelEnabled('debug');
   const onResponseError = (err: Error): void => reportFault(ctx, 'playback', err);
+  let open = 0;
   const handler = ((req, res) => {
     const started = performance.now();
     let route: RouteClass = 'other';
+    open++;
     // A write after the end (a bug) emits 'error' on the response: logged, never uncaught.
     res.on('error', onResponseError);
     res.on('close', () => {
+      open--;
       const seconds = (performance.now() - started) / 1000;
       ctx.metrics.observeRequest('playback', route, res.statusCode, seconds);
       if (debug) ctx.logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
     });
     try {
-      if (req.method === 'OPTIONS') {
-        res.writeHead(204, PREFLIGHT_HEADERS);
-        res.end();
-        return;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD, OPTIONS');
-        throw new OriginError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`);
-      }
+      const entered = ctx.gate.enter(req, res);
+      if (!entered) return;
+      const { path, target } = entered;
       const url = req.url ?? '/';
       const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
-      const target = parsePlaybackPath(path);
       switch (target.kind) {
         case 'utc': {
           route = 'utc';
@@ -136,23 +139,30 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
       const stream = ctx.streams.get(target.stream);
       if (!stream) throw new OriginError('NOT_FOUND', `stream '${target.stream}' is not live`);
       audience.seen(stream, `${req.socket.remoteAddress}|${req.headers['user-agent']}`, ctx.now());
+      const query = q < 0 ? null : new URLSearchParams(url.slice(q + 1));
+      // The DVR view of a manifest (dvr, start, end, time_shift): checked against what is held.
+      const view = (): ViewRequest => {
+        const v = parseView(query, stream);
+        if (v !== LIVE) checkView(stream, v);
+        return v;
+      };
       switch (target.kind) {
         case 'master':
           route = 'multivariant';
-          return sendMultivariant(hls, req, res, stream, target.flavor);
+          return sendMultivariant(hls, req, res, stream, target.flavor, view());
         case 'hesp':
           route = 'hesp';
           return sendHespManifest(hesp, req, res, stream);
         case 'mpd':
           route = 'mpd';
-          return sendMpd(dash, req, res, stream, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+          return sendMpd(dash, req, res, stream, query ?? new URLSearchParams(), view());
       }
       const track = stream.tracks.get(target.track);
       if (!track) throw new OriginError('NOT_FOUND', `stream '${stream.name}' has no track '${target.track}'`);
       if (target.kind === 'playlist') {
         route = 'playlist';
-        if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-        return sendSimplePlaylist(hls, req, res, stream, track, target.flavor);
+        if (target.flavor === 'll-hls') return sendLlPlaylist(hls, req, res, stream, track, query, view());
+        return sendSimplePlaylist(hls, req, res, stream, track, target.flavor, view());
       }
       if (target.tag !== stream.tag) {
         throw new OriginError('NOT_FOUND', `'${target.tag}' is not the current instance of stream '${stream.name}' (${stream.tag})`);
@@ -192,6 +202,11 @@ export function createPlaybackHandler(ctx: PlaybackContext): PlaybackHandler {
     let n = 0;
     for (const list of lists.values()) n += list.size;
     return n;
+  };
+  handler.open = () => open;
+  handler.releaseAll = () => {
+    ctx.gate.closing = true;
+    for (const list of lists.values()) list.releaseAll();
   };
   handler.heldOn = (stream) => {
     let n = 0;

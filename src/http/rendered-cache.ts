@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CORS_HEADERS, prepare, sendPrepared, type Prepared } from './respond.js';
+import { corsHeaders, prepare, sendPrepared, type Prepared } from './respond.js';
+import { policyOf, type ManifestKind } from './request-policy.js';
 
 /**
  * A rendered manifest (playlist, MPD, HESP JSON): its bytes, their gzip made on first demand, and
@@ -45,6 +46,8 @@ export class Rendered {
   }
 }
 
+const MAX_VARIANTS = 64;
+
 /**
  * Manifests rendered once per (owner, variant, version): a thousand requests for the same version
  * cost one render, at most one compression and one header list per response kind.
@@ -62,6 +65,9 @@ export class RenderedCache {
     if (hit && hit.version === version) return hit.rendered;
     const text = render();
     const rendered = text === null ? null : new Rendered(Buffer.from(text, 'utf8'));
+    // DVR views multiply variants (one per start time asked for): the least recently rendered go.
+    byVariant.delete(variant);
+    if (byVariant.size >= MAX_VARIANTS) byVariant.delete(byVariant.keys().next().value!);
     byVariant.set(variant, { version, rendered });
     return rendered;
   }
@@ -90,14 +96,23 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
   return false;
 }
 
+const MANIFEST_KINDS: Record<string, ManifestKind> = {
+  'application/vnd.apple.mpegurl': 'hls',
+  'application/dash+xml': 'mpd',
+  'application/vnd.theo.hesp+json; charset=utf-8': 'hesp',
+};
+
 /**
  * Sends a rendered manifest: 304 when the client already has these bytes (If-None-Match), else
  * the prepared 200 (identity or gzip), both with the ETag.
  */
 export function sendRendered(req: IncomingMessage, res: ServerResponse, rendered: Rendered, contentType: string, cacheControl: string): void {
+  // A signed-URL token that came in the query is passed on to every URI of the manifest.
+  const tokenize = policyOf(req).manifest;
+  if (tokenize) rendered = tokenize(MANIFEST_KINDS[contentType] ?? 'hls', rendered);
   const etag = rendered.etag;
   if (noneMatch(req.headers['if-none-match'], etag)) {
-    res.writeHead(304, { ...CORS_HEADERS, 'Content-Type': contentType, 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' });
+    res.writeHead(304, { ...corsHeaders(req), 'Content-Type': contentType, 'Cache-Control': cacheControl, ETag: etag, Vary: 'Accept-Encoding' });
     res.end();
     return;
   }

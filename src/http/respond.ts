@@ -2,22 +2,15 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { codeOf, reasonOf, statusOf } from '../errors.js';
 import type { LiveBody } from '../timeline/live-body.js';
 import { CacheControl } from './cache-policy.js';
+import { OPEN_CORS, policyOf } from './request-policy.js';
 
-/** CORS for browser players on other origins; hls.js reads Age, dash.js reads Date. */
-export const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'Age, Date, Content-Length, Content-Range, ETag',
-} as const;
+/** CORS of the default policy (every origin): prebuilt into the header lists below. */
+export const CORS_HEADERS = OPEN_CORS.headers;
 
-export const PREFLIGHT_HEADERS = {
-  ...CORS_HEADERS,
-  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-  'Access-Control-Allow-Headers': 'Range, If-None-Match, If-Modified-Since, Content-Type',
-  'Access-Control-Max-Age': '86400',
-} as const;
-
-/** A slow reader may hold this many bytes in its socket queue before it is dropped. */
-const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** The CORS headers of the response to `req` (its listener's policy). */
+export function corsHeaders(req: IncomingMessage): Readonly<OutgoingHttpHeaders> {
+  return policyOf(req).cors.headers;
+}
 
 export interface ByteRange {
   readonly start: number;
@@ -48,8 +41,8 @@ export function parseRange(header: string | undefined, length: number): ByteRang
 }
 
 /** Header list of a 200 with a known length: CORS, Accept-Ranges, `headers`, Content-Length. */
-function okHeaderList(headers: OutgoingHttpHeaders, length: number): string[] {
-  const list: string[] = [...CORS_LIST, 'Accept-Ranges', 'bytes'];
+function okHeaderList(headers: OutgoingHttpHeaders, length: number, cors: readonly string[] = OPEN_CORS.list): string[] {
+  const list: string[] = [...cors, 'Accept-Ranges', 'bytes'];
   for (const name in headers) {
     const value = headers[name];
     if (value !== undefined) list.push(name, String(value));
@@ -58,21 +51,27 @@ function okHeaderList(headers: OutgoingHttpHeaders, length: number): string[] {
   return list;
 }
 
-const CORS_LIST: readonly string[] = Object.entries(CORS_HEADERS).flat();
-
-/** A response's own headers, with the list a chunked 200 sends built once. */
+/** A response's own headers, with the list a chunked 200 sends built once (with the default CORS). */
 export interface HeaderSet {
   readonly headers: Readonly<OutgoingHttpHeaders>;
   readonly chunkedList: readonly string[];
+  /** The same without CORS, for requests whose policy is not the default. */
+  readonly bareList: readonly string[];
 }
 
 export function headerSet(headers: OutgoingHttpHeaders): HeaderSet {
-  const list = [...CORS_LIST];
+  const bare: string[] = [];
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined) list.push(name, String(value));
+    if (value !== undefined) bare.push(name, String(value));
   }
-  return { headers, chunkedList: list };
+  return { headers, chunkedList: [...OPEN_CORS.list, ...bare], bareList: bare };
+}
+
+/** A prebuilt list for the default CORS, else the request's CORS in front of the bare list. */
+function withCors(req: IncomingMessage, prebuilt: readonly string[], bare: readonly string[]): string[] {
+  const cors = policyOf(req).cors;
+  return (cors === OPEN_CORS ? prebuilt : [...cors.list, ...bare]) as string[];
 }
 
 /**
@@ -83,16 +82,17 @@ export interface Prepared {
   readonly body: Buffer;
   readonly headers: Readonly<OutgoingHttpHeaders>;
   readonly headerList: readonly string[];
+  readonly bareList: readonly string[];
 }
 
 export function prepare(headers: OutgoingHttpHeaders, body: Buffer): Prepared {
-  return { body, headers, headerList: okHeaderList(headers, body.length) };
+  return { body, headers, headerList: okHeaderList(headers, body.length), bareList: okHeaderList(headers, body.length, []) };
 }
 
 /** One writeHead with the prepared list and one end(body); HEAD and Range take the general path. */
 export function sendPrepared(req: IncomingMessage, res: ServerResponse, prepared: Prepared): void {
   if (req.method === 'GET' && req.headers.range === undefined) {
-    res.writeHead(200, prepared.headerList as string[]);
+    res.writeHead(200, withCors(req, prepared.headerList, prepared.bareList));
     res.end(prepared.body);
     return;
   }
@@ -103,12 +103,12 @@ export function sendPrepared(req: IncomingMessage, res: ServerResponse, prepared
 export function sendBuffers(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, buffers: readonly Buffer[], length: number): void {
   const range = req.headers.range === undefined ? undefined : parseRange(req.headers.range, length);
   if (range === 'unsatisfiable') {
-    res.writeHead(416, { ...CORS_HEADERS, 'Content-Range': `bytes */${length}`, 'Cache-Control': CacheControl.shortError, 'Content-Length': 0 });
+    res.writeHead(416, { ...corsHeaders(req), 'Content-Range': `bytes */${length}`, 'Cache-Control': CacheControl.shortError, 'Content-Length': 0 });
     res.end();
     return;
   }
   if (!range) {
-    res.writeHead(200, okHeaderList(headers, length));
+    res.writeHead(200, okHeaderList(headers, length, policyOf(req).cors.list));
     if (req.method === 'HEAD') {
       res.end();
       return;
@@ -119,7 +119,7 @@ export function sendBuffers(req: IncomingMessage, res: ServerResponse, headers: 
     return;
   }
   const size = range.end - range.start + 1;
-  res.writeHead(206, { ...CORS_HEADERS, 'Accept-Ranges': 'bytes', ...headers, 'Content-Length': size, 'Content-Range': `bytes ${range.start}-${range.end}/${length}` });
+  res.writeHead(206, { ...corsHeaders(req), 'Accept-Ranges': 'bytes', ...headers, 'Content-Length': size, 'Content-Range': `bytes ${range.start}-${range.end}/${length}` });
   if (req.method === 'HEAD') {
     res.end();
     return;
@@ -153,7 +153,7 @@ export function sendLive(req: IncomingMessage, res: ServerResponse, set: HeaderS
     sendError(req, res, new Error('body aborted'), CacheControl.noStore);
     return;
   }
-  res.writeHead(200, set.chunkedList as string[]);
+  res.writeHead(200, withCors(req, set.chunkedList, set.bareList));
   if (req.method === 'HEAD') {
     res.end();
     return;
@@ -161,10 +161,11 @@ export function sendLive(req: IncomingMessage, res: ServerResponse, set: HeaderS
   // With nothing to send yet, the head goes now so the reader knows the body is coming; else it
   // leaves in one write with the first bytes.
   if (body.byteLength === 0) res.flushHeaders();
+  const unsent = unsentLimit(req, res);
   const leave = body.read({
     data(buffers) {
       for (const b of buffers) res.write(b);
-      if (res.writableLength > MAX_QUEUED_BYTES) res.destroy();
+      unsent.check();
     },
     end() {
       res.end();
@@ -176,6 +177,25 @@ export function sendLive(req: IncomingMessage, res: ServerResponse, set: HeaderS
   res.on('close', leave);
 }
 
+/**
+ * The budget of unsent bytes of a growing response: a reader that stops reading is cut once the
+ * bytes queued for it exceed the request's `maxUnsentBytes` beyond what existed when it joined
+ * (those are views of the segment, shared with every other reader). Call `check` after writes.
+ */
+export function unsentLimit(req: IncomingMessage, res: ServerResponse): { check(): void } {
+  const policy = policyOf(req);
+  let allowance = -1;
+  return {
+    check() {
+      if (allowance < 0) allowance = res.writableLength + policy.maxUnsentBytes;
+      else if (res.writableLength > allowance && !res.destroyed) {
+        policy.onCut?.('unsent-bytes');
+        res.destroy();
+      }
+    },
+  };
+}
+
 /** The one place where an error becomes a status code and a one-line body. */
 export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, cacheControl: string = CacheControl.shortError): void {
   if (res.headersSent) {
@@ -183,9 +203,13 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
     return;
   }
   const status = statusOf(err);
-  const body = `${status} ${codeOf(err)}: ${reasonOf(err)}\n`;
+  const code = codeOf(err);
+  // Refusals that depend on who asks, or on the moment (auth, caps, overload), are never stored.
+  if (status === 401 || status === 403 || status === 429 || code === 'OVERLOADED') cacheControl = CacheControl.noStore;
+  const body = `${status} ${code}: ${reasonOf(err)}\n`;
   res.writeHead(status, {
-    ...CORS_HEADERS,
+    ...corsHeaders(req),
+    'X-Content-Type-Options': 'nosniff',
     'Content-Type': 'text/plain; charset=utf-8',
     'Cache-Control': cacheControl,
     'Content-Length': Buffer.byteLength(body),

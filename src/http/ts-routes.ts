@@ -10,7 +10,7 @@ import type { Segment, SegmentBytes } from '../timeline/segment.js';
 import type { Stream } from '../timeline/stream.js';
 import type { Track } from '../timeline/track.js';
 import { CacheControl } from './cache-policy.js';
-import { CORS_HEADERS, sendBuffers, sendError } from './respond.js';
+import { corsHeaders, sendBuffers, sendError, unsentLimit } from './respond.js';
 import { holdFor, type HlsContext } from './hls-routes.js';
 import { RecycledMemory } from './recycled-memory.js';
 import { guarded, type FaultSink } from './guard.js';
@@ -135,9 +135,17 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
   const video = track.kind === 'video' ? track : null;
   const audioTrack = video ? (defaultTsAudio(stream) ?? null) : track;
   const main = video ?? audioTrack!;
+  let holding = false;
   const answer = (): boolean => {
     const seg = main.findSegment(msn);
-    if (!seg) return false;
+    if (!seg) {
+      // Held for the next segment, and its track ended or went past it meanwhile: it will never exist.
+      const past = main.lastMsn !== null && main.lastMsn >= msn;
+      if (!holding || (!stream.ended && main.state !== 'ended' && !past)) return false;
+      ctx.metrics.mediaNotFound.inc({ reason: 'future' });
+      sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' will not exist: the track ${past ? 'went past it' : 'ended'}`), CacheControl.shortError);
+      return true;
+    }
     if (seg.state === 'gap') {
       ctx.metrics.mediaNotFound.inc({ reason: 'gap' });
       sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' is a gap (no media)`), CacheControl.shortError);
@@ -167,18 +175,19 @@ export function sendTsSegment(ctx: HlsContext, cache: TsCache, req: IncomingMess
   const last = main.lastMsn;
   const seg = main.findSegment(msn);
   if (seg || (last !== null && msn === last + 1 && !stream.ended && main.state !== 'ended')) {
+    holding = true;
     holdFor(ctx, req, res, stream, audioTrack && audioTrack !== main ? [main, audioTrack] : main, answer);
     return;
   }
   const first = main.firstMsn;
   const expired = first !== null && msn < first;
   ctx.metrics.mediaNotFound.inc({ reason: expired ? 'expired' : 'future' });
-  sendError(req, res, new OriginError('NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
+  sendError(req, res, new OriginError(expired ? 'GONE' : 'NOT_FOUND', `segment ${msn} of '${main.name}' ${expired ? 'has left the window' : 'does not exist yet'}`), expired ? CacheControl.shortError : CacheControl.notYet);
 }
 
 /** Remuxes a segment in production as its CMAF chunks land; destroyed if its ingest dies. */
 function streamTsSegment(sink: FaultSink, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, msn: number, source: TsSource): void {
-  res.writeHead(200, { ...CORS_HEADERS, ...headers });
+  res.writeHead(200, { ...corsHeaders(req), ...headers });
   if (req.method === 'HEAD') {
     res.end();
     return;
@@ -191,6 +200,7 @@ function streamTsSegment(sink: FaultSink, req: IncomingMessage, res: ServerRespo
   const cc: ContinuityState = { video: 0, audio: 0 };
   const bodies = [source.video?.segment.body, source.audio?.segment.body].filter((b) => b !== undefined && b !== null);
   let psi = true;
+  const unsent = unsentLimit(req, res);
   let videoFed = 0;
   let audioFed = 0;
   let finished = false;
@@ -215,6 +225,12 @@ function streamTsSegment(sink: FaultSink, req: IncomingMessage, res: ServerRespo
     const pes = planner.take();
     if (pes.length > 0 || psi) res.write(writeTs(pes, cc, psi ? psiFor(msn, v !== undefined, a !== undefined) : null));
     psi = false;
+    // These bytes are this response's own (remuxed for it): a reader that stops reading is cut.
+    unsent.check();
+    if (res.destroyed) {
+      finished = true;
+      return;
+    }
     if (planner.done) {
       finished = true;
       res.end();

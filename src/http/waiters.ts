@@ -5,6 +5,8 @@ interface Waiter {
   /** Returns true when the waiter is done (it answered). */
   readonly check: () => boolean;
   readonly expire: () => void;
+  /** Answers now because the origin is shutting down (else `expire` does). */
+  readonly release: (() => void) | undefined;
 }
 
 /**
@@ -28,8 +30,8 @@ export class WaiterList {
     return this.waiters.size;
   }
 
-  add(deadline: number, check: () => boolean, expire: () => void): () => void {
-    const w: Waiter = { deadline, check, expire };
+  add(deadline: number, check: () => boolean, expire: () => void, release?: () => void): () => void {
+    const w: Waiter = { deadline, check, expire, release };
     this.waiters.add(w);
     return () => this.waiters.delete(w);
   }
@@ -40,6 +42,18 @@ export class WaiterList {
         if (w.check()) this.waiters.delete(w);
       } catch (err) {
         this.waiters.delete(w);
+        this.onFault(err);
+      }
+    }
+  }
+
+  /** Answers every waiter now (the origin is shutting down): `release`, or `expire` without one. */
+  releaseAll(): void {
+    for (const w of this.waiters) {
+      this.waiters.delete(w);
+      try {
+        if (!w.check()) (w.release ?? w.expire)();
+      } catch (err) {
         this.onFault(err);
       }
     }

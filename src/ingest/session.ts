@@ -17,6 +17,17 @@ export interface IngestSessionOptions {
   readonly maxBoxSize: number;
   readonly now: () => number;
   readonly observer?: IngestObserver;
+  /** Top-level boxes allowed between two chunks (413 above). */
+  readonly maxBoxesPerFragment?: number;
+  /** The caps of the request behind this body (the demo source has none): each hook may throw. */
+  readonly limits?: {
+    /** Bytes of incomplete boxes held for this body changed by `delta`. */
+    hold(delta: number): void;
+    /** A chunk of `bytes` is about to reach `stream`'s timeline. */
+    admitChunk(stream: Stream, bytes: number): void;
+    /** This body writes to `track` (another upload may hold it). */
+    claimTrack(track: Track): void;
+  };
 }
 
 /** Name of a track of an ingest body: the URL's name, suffixed by kind and id when muxed. */
@@ -49,7 +60,8 @@ export class IngestSession {
     readonly name: string,
     private readonly options: IngestSessionOptions,
   ) {
-    this.reader = new BoxReader({ maxBoxSize: options.maxBoxSize });
+    const limits = options.limits;
+    this.reader = new BoxReader({ maxBoxSize: options.maxBoxSize, ...(limits ? { onHold: (delta: number) => limits.hold(delta) } : {}) });
     this.chunker = new CmafChunker(
       {
         init: (init) => this.onInit(init),
@@ -62,6 +74,7 @@ export class IngestSession {
         },
       },
       () => this.existingStream()?.ingestInits.get(this.name),
+      options.maxBoxesPerFragment,
     );
   }
 
@@ -130,7 +143,10 @@ export class IngestSession {
     for (const info of init.tracks) {
       const name = trackName(this.name, init, info);
       const isNew = !stream.tracks.has(name);
+      const existing = stream.tracks.get(name);
+      if (existing) this.options.limits?.claimTrack(existing);
       const track = stream.addTrack(name, info, singleTrackInit(init, info.trackId));
+      if (!existing) this.options.limits?.claimTrack(track);
       track.heard(this.options.now());
       this.tracks.set(info.trackId, track);
       this.options.observer?.track(stream, track, isNew);
@@ -147,6 +163,7 @@ export class IngestSession {
       const info = init?.tracks.find((t) => t.trackId === chunk.run.trackId);
       track = stream && init && info ? stream.tracks.get(trackName(this.name, init, info)) : undefined;
       if (!stream || !track) throw new OriginError('INIT_REQUIRED', `media for '${this.name}' track ${chunk.run.trackId} before its init segment`);
+      this.options.limits?.claimTrack(track);
       this.stream = stream;
       this.tracks.set(chunk.run.trackId, track);
     }
@@ -154,15 +171,14 @@ export class IngestSession {
     // another (a body that refreshed it failed half-way): its header is the one that counts.
     const info = track.info;
     if (chunk.info !== info && (chunk.info.timescale !== info.timescale || chunk.info.nalLengthSize !== info.nalLengthSize || chunk.info.sampleEntry !== info.sampleEntry)) checkRun(chunk.run, info);
+    let bytes = 0;
+    if (chunk.wire) for (const b of chunk.wire) bytes += b.length;
+    else bytes = chunk.run.payload.length;
+    this.options.limits?.admitChunk(this.stream!, bytes);
     this.fed.add(track);
     const result = track.ingest(chunk, this.options.now());
     this.chunks++;
-    if (this.options.observer) {
-      let bytes = 0;
-      if (chunk.wire) for (const b of chunk.wire) bytes += b.length;
-      else bytes = chunk.run.payload.length;
-      this.options.observer.chunk(this.stream!, track, bytes, result);
-    }
+    this.options.observer?.chunk(this.stream!, track, bytes, result);
   }
 
   get sawInit(): boolean {

@@ -13,6 +13,11 @@ export interface Box {
 export interface BoxReaderOptions {
   /** Largest box accepted, in bytes (413 above it). */
   readonly maxBoxSize: number;
+  /**
+   * Bytes held for incomplete boxes grow by `delta` (before they are allocated; it may throw to
+   * refuse them) or shrink by −`delta` (the box completed, or the reader was reset).
+   */
+  readonly onHold?: (delta: number) => void;
 }
 
 const MAX_HEADER = 16;
@@ -36,9 +41,26 @@ export class BoxReader {
   private tailSize = 0;
   private consumed = 0;
   private boxes = 0;
+  private readonly onHold: ((delta: number) => void) | undefined;
+  /** Bytes reported to onHold and not yet given back. */
+  private held = 0;
 
   constructor(options: BoxReaderOptions) {
     this.maxBoxSize = options.maxBoxSize;
+    this.onHold = options.onHold;
+  }
+
+  private hold(bytes: number): void {
+    if (!this.onHold) return;
+    this.onHold(bytes);
+    this.held += bytes;
+  }
+
+  private unhold(): void {
+    if (this.held === 0) return;
+    const bytes = this.held;
+    this.held = 0;
+    this.onHold!(-bytes);
   }
 
   /** Bytes of the stream read so far. */
@@ -56,8 +78,9 @@ export class BoxReader {
     const len = piece.length;
     while (pos < len) {
       if (this.tail) {
+        if (this.tailSize + len - pos > this.maxBoxSize) throw tooLarge(this.boxType, this.tailSize + len - pos, this.maxBoxSize);
+        this.hold(len - pos);
         this.tailSize += len - pos;
-        if (this.tailSize > this.maxBoxSize) throw tooLarge(this.boxType, this.tailSize, this.maxBoxSize);
         this.tail.push(pos === 0 ? piece : piece.subarray(pos));
         this.consumed += len - pos;
         return;
@@ -72,6 +95,7 @@ export class BoxReader {
           const data = this.box;
           this.box = null;
           this.boxFill = 0;
+          this.unhold();
           this.emit(data, onBox);
         }
         continue;
@@ -133,6 +157,7 @@ export class BoxReader {
         continue;
       }
       // Header gathered in this.header: the box body follows in later bytes.
+      this.hold(size);
       const box = Buffer.allocUnsafe(size);
       const have = Math.min(this.headerFill, size);
       this.header.copy(box, 0, 0, have);
@@ -145,6 +170,7 @@ export class BoxReader {
       if (have === size) {
         this.box = null;
         this.boxFill = 0;
+        this.unhold();
         this.emit(box, onBox);
       }
     }
@@ -156,6 +182,7 @@ export class BoxReader {
       const data = Buffer.concat(this.tail, this.tailSize);
       this.tail = null;
       this.tailSize = 0;
+      this.unhold();
       this.emitAt(this.boxType, this.boxHeaderSize, this.boxOffset, data, onBox);
       return;
     }
@@ -173,9 +200,11 @@ export class BoxReader {
     this.headerFill = 0;
     this.tail = null;
     this.tailSize = 0;
+    this.unhold();
   }
 
   private startBox(type: number, headerSize: number, offset: number, size: number): void {
+    this.hold(size);
     this.box = Buffer.allocUnsafe(size);
     this.boxType = type;
     this.boxHeaderSize = headerSize;

@@ -43,6 +43,8 @@ export interface ChunkerSink {
 }
 
 const NTP_UNIX_OFFSET_S = 2208988800;
+/** Bytes of prft/emsg boxes kept for the next chunk (an emsg is an event, not media). */
+export const MAX_PREFIX_BYTES = 1 << 20;
 
 /**
  * Groups the top-level boxes of one ingest body into CMAF headers and single-track CMAF chunks
@@ -53,14 +55,21 @@ export class CmafChunker {
   private prefix: Buffer[] = [];
   private prft: ProducerReferenceTime | undefined;
   private moof: { box: Box; fragment: MovieFragment; init: InitSegment } | null = null;
+  private boxesSinceChunk = 0;
+  private prefixBytes = 0;
 
   constructor(
     private readonly sink: ChunkerSink,
     /** The init segment in effect for this body when it carries none itself. */
     private currentInit: () => InitSegment | undefined,
+    /** Top-level boxes allowed between two chunks (each is parsed or skipped: bounded work per chunk). */
+    private readonly maxBoxesPerFragment = 1000,
   ) {}
 
   box(box: Box): void {
+    if (++this.boxesSinceChunk > this.maxBoxesPerFragment) {
+      throw new OriginError('TOO_MANY_BOXES', `more than ${this.maxBoxesPerFragment} boxes without a complete moof+mdat`);
+    }
     switch (box.type) {
       case FTYP:
         this.ftyp = box.data;
@@ -77,10 +86,10 @@ export class CmafChunker {
         return;
       case PRFT:
         this.prft = parsePrft(box);
-        this.prefix.push(box.data);
+        this.keep(box);
         return;
       case EMSG:
-        this.prefix.push(box.data);
+        this.keep(box);
         return;
       case MOOF: {
         if (this.moof) throw malformed('moof followed by another moof without mdat');
@@ -107,6 +116,12 @@ export class CmafChunker {
     }
   }
 
+  private keep(box: Box): void {
+    this.prefixBytes += box.data.length;
+    if (this.prefixBytes > MAX_PREFIX_BYTES) throw new OriginError('BOX_TOO_LARGE', `prft and emsg boxes before a fragment exceed ${MAX_PREFIX_BYTES} bytes`);
+    this.prefix.push(box.data);
+  }
+
   private mdat(mdat: Box): void {
     const moof = this.moof;
     if (!moof) {
@@ -117,6 +132,8 @@ export class CmafChunker {
     const prefix = this.prefix;
     const prft = this.prft;
     this.prefix = [];
+    this.prefixBytes = 0;
+    this.boxesSinceChunk = 0;
     this.prft = undefined;
     const { fragment } = moof;
     const moofStart = moof.box.offset;

@@ -1,4 +1,4 @@
-import { malformed } from '../errors.js';
+import { OriginError, malformed } from '../errors.js';
 import { findBox, forEachBox, requirePayload } from './boxes.js';
 import { MFHD, TFDT, TFHD, TRAF, TRUN } from './fourcc.js';
 import { MAX_RUN_SAMPLES } from './validate.js';
@@ -52,6 +52,9 @@ const TRUN_SIZE = 0x000200;
 const TRUN_FLAGS = 0x000400;
 const TRUN_CTO = 0x000800;
 
+/** Boxes in one moof, its trafs' children included (one trun per sample of the largest run, and room to spare). */
+export const MAX_FRAGMENT_BOXES = 2 * MAX_RUN_SAMPLES + 1000;
+
 /** sample_is_non_sync_sample (8.8.3.1) */
 export const SAMPLE_NON_SYNC = 0x00010000;
 
@@ -68,6 +71,15 @@ export function parseMoof(moof: Buffer, headerSize: number, moofStreamOffset: nu
   let sequenceNumber = 0;
   const trafs: TrackFragment[] = [];
   let previousDataEnd = 0;
+  // Every box of the moof and of its trafs is counted once before any is used: bounded work.
+  let boxes = 0;
+  const count = (): void => {
+    if (++boxes > MAX_FRAGMENT_BOXES) throw new OriginError('TOO_MANY_BOXES', `a moof of more than ${MAX_FRAGMENT_BOXES} boxes`);
+  };
+  forEachBox(moof, headerSize, moof.length, (box) => {
+    count();
+    if (box.type === TRAF) forEachBox(moof, box.payload, box.end, count);
+  });
   forEachBox(moof, headerSize, moof.length, (box) => {
     if (box.type === MFHD) {
       requirePayload(box, 8);

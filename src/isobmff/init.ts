@@ -4,7 +4,7 @@ import { aacCodecString, parseAudioSpecificConfig } from './codecs/aac.js';
 import { parseEsds } from './codecs/descriptors.js';
 import { nalLengthSize } from './codecs/nal.js';
 import { avcCodecString, hevcCodecString, parseAvcC } from './codecs/video.js';
-import { fourcc, fourccToString, MOOV, MVEX, TRAK, TREX, TKHD } from './fourcc.js';
+import { fourcc, fourccToString, FTYP, MOOV, MVEX, TRAK, TREX, TKHD } from './fourcc.js';
 import type { TrackDefaults } from './fragment.js';
 
 export type TrackKind = 'video' | 'audio';
@@ -62,6 +62,14 @@ const AUDIO_ENTRIES = new Set(['mp4a', 'Opus']);
 
 /** CMAF ftyp used when an encoder sends a moov without one. */
 const DEFAULT_FTYP = Buffer.from([0, 0, 0, 0x18, ...Buffer.from('ftypiso6\0\0\0\0iso6cmfc', 'latin1')]);
+
+/** A whole CMAF header file (`ftyp` `moov`), as stored: what a restart reads back. */
+export function parseInitFile(bytes: Buffer): InitSegment {
+  const ftyp = findBox(bytes, 0, bytes.length, FTYP);
+  const moov = findBox(bytes, 0, bytes.length, MOOV);
+  if (!moov) throw malformed('the CMAF header has no moov');
+  return parseInit(ftyp ? bytes.subarray(ftyp.start, ftyp.end) : undefined, bytes.subarray(moov.start, moov.end), moov.payload - moov.start);
+}
 
 export function parseInit(ftyp: Buffer | undefined, moov: Buffer, moovHeaderSize = 8): InitSegment {
   const traks: ChildBox[] = [];

@@ -150,8 +150,8 @@ export function renderTsSegment(msn: number, source: TsSource, allocate?: Alloca
     source.video ? videoSpec(source.video.track, source.video.bytes) : null,
     source.audio ? audioSpec(source.audio.track, source.audio.bytes) : null,
   );
-  if (source.video) for (const c of source.video.segment.chunks) planner.feedVideo(c);
-  if (source.audio) for (const c of source.audio.segment.chunks) planner.feedAudio(c);
+  if (source.video) for (const c of source.video.bytes.chunks()) planner.feedVideo(c);
+  if (source.audio) for (const c of source.audio.bytes.chunks()) planner.feedAudio(c);
   planner.finishVideo();
   planner.finishAudio();
   const cc: ContinuityState = { video: 0, audio: 0 };

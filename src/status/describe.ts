@@ -155,7 +155,7 @@ export function describeStream(stream: Stream, counters: DeliveryCounters, nowMs
     },
     durations: { targetDuration: stream.targetDuration, segment: stream.nominalSegmentDuration, partTarget: stream.partTarget },
     window: reference ? rangeOf(reference.listedSegments()) : null,
-    dvr: null,
+    dvr: reference && stream.options.dvrSeconds > 0 ? rangeOf(reference.listedSegments(Math.max(stream.options.windowSeconds, stream.options.dvrSeconds))) : null,
     tracks: tracks.map(describeTrack),
     delivery: { viewers: counters.viewers(stream, nowMs), heldRequests: counters.held(stream), growingReaders },
     urls: playbackUrls(stream, pagePath),

@@ -11,6 +11,8 @@ export interface TimelineOptions {
   readonly partTarget: number | null;
   /** Seconds of media a playlist lists. */
   readonly windowSeconds: number;
+  /** Seconds of media kept for catch-up (the DVR window; 0: none beyond the live window). */
+  readonly dvrSeconds: number;
   readonly maxTracksPerStream: number;
 }
 
@@ -57,6 +59,9 @@ export interface TrackHost {
   maxJump(): number;
   maxSegmentDuration(): number;
   retentionSeconds(): number;
+  liveRetentionSeconds(): number;
+  /** Saves what a restart needs (a store that persists). */
+  persist(): void;
   anchorTrack(track: TrackView, raw: bigint, arrivalMs: number, durationTicks: number, prft: ProducerReferenceTime | undefined): Anchor;
   /** Segment number of raw media time `raw` (ticks) under an anchor. */
   msnAt(anchor: Anchor, raw: bigint, timescale: number): number;

@@ -44,7 +44,7 @@ export class PeriodTracker {
       this.judged = msn;
       const current = this.periods[this.periods.length - 1];
       if (!current) {
-        const first = stream.msnAtTime(0);
+        const first = stream.zeroMsn;
         this.periods.push({ id: `p${first}`, startMsn: first, start: 0, continues: null });
         if (first === msn) continue;
       }
@@ -58,6 +58,12 @@ export class PeriodTracker {
       if (discontinuous || drifted) this.periods.push({ id: `p${msn}`, startMsn: msn, start: b.time, continues: discontinuous ? null : period.id });
     }
     return this.periods;
+  }
+
+  /** Periods a DVR saved: boundaries after the newest one's start are judged again (alike). */
+  adopt(periods: readonly DashPeriod[]): void {
+    this.periods.splice(0, this.periods.length, ...periods);
+    this.judged = periods[periods.length - 1]?.startMsn ?? 0;
   }
 
   /** Periods that still hold media at or after `from` (seconds): expired ones are not listed. */

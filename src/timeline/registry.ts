@@ -26,7 +26,7 @@ export class StreamRegistry {
 
   constructor(
     readonly options: RegistryOptions,
-    private readonly now: () => number,
+    readonly now: () => number,
     private readonly warn: (w: StreamWarning) => void = () => {},
     /** Where complete segments keep their bytes. */
     readonly store: SegmentStore = new MemorySegmentStore(),
@@ -44,11 +44,42 @@ export class StreamRegistry {
     return this.streams.size;
   }
 
-  /** The stream an ingest writes to; an ended stream is replaced by a new instance. */
+  /**
+   * The stream an ingest writes to. An ended stream whose media a DVR still holds goes on (its
+   * encoder came back: the same instance, the downtime a gap); without a DVR it is replaced by a
+   * new instance.
+   */
   forIngest(name: string): Stream {
     const existing = this.streams.get(name);
     if (existing && !existing.ended) return existing;
+    if (existing && this.store.saveState && existing.hasMedia() && existing.tag !== '') {
+      existing.reopen();
+      return existing;
+    }
     if (existing) this.remove(existing);
+    return this.create(name);
+  }
+
+  /** A stream the DVR restores at start (restore.ts fills it). */
+  forRestore(name: string): Stream {
+    return this.create(name);
+  }
+
+  /** A stream whose restore failed: it goes without touching the store. */
+  drop(name: string): void {
+    const stream = this.streams.get(name);
+    if (!stream) return;
+    this.streams.delete(name);
+    this.rememberTag(name, stream.tag);
+    this.removed.emit(stream);
+  }
+
+  /** A tag an instance of `name` used: a new instance never takes it. */
+  rememberTag(name: string, tag: string): void {
+    if (tag !== '') this.pastTags.set(name, new Set([...(this.pastTags.get(name) ?? []), tag]));
+  }
+
+  private create(name: string): Stream {
     if (this.streams.size >= this.options.maxStreams) {
       throw new OriginError('STREAM_LIMIT', `${this.streams.size} streams are live (limit ${this.options.maxStreams}); stream '${name}' refused`);
     }
@@ -79,7 +110,7 @@ export class StreamRegistry {
 
   remove(stream: Stream): void {
     if (this.streams.get(stream.name) !== stream) return;
-    if (stream.tag !== '') this.pastTags.set(stream.name, new Set([...(this.pastTags.get(stream.name) ?? []), stream.tag]));
+    this.rememberTag(stream.name, stream.tag);
     this.streams.delete(stream.name);
     stream.release();
     this.removed.emit(stream);

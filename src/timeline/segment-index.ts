@@ -9,6 +9,8 @@ const EPS = 1e-6;
  */
 export class SegmentIndex {
   private readonly list: Segment[] = [];
+  /** Records at the head of the list that left the live window (compacted, maybe not in memory). */
+  private cooled = 0;
 
   constructor(private readonly store: SegmentStore) {}
 
@@ -67,6 +69,46 @@ export class SegmentIndex {
     return this.list.slice(i + 1, end);
   }
 
+  /**
+   * Complete (and gap) segments that end by `until` (stream seconds), within `seconds` before the
+   * newest of them: a live window whose edge is moved back (time-shift).
+   */
+  listedUntil(until: number, seconds: number): Segment[] {
+    let end = this.firstEndingAfter(until + EPS);
+    while (end > 0 && this.list[end - 1]!.state === 'open') end--;
+    if (end === 0) return [];
+    const last = this.list[end - 1]!;
+    const newestEnd = last.endTime / last.timescale;
+    let i = end - 1;
+    while (i >= 0 && newestEnd - this.list[i]!.endTime / this.list[i]!.timescale < seconds - EPS) i--;
+    return this.list.slice(i + 1, end);
+  }
+
+  /** Complete (and gap) segments that overlap `[start, end)` (stream seconds; end null: to the newest). */
+  between(start: number, end: number | null): Segment[] {
+    const from = this.firstEndingAfter(start + EPS);
+    const out: Segment[] = [];
+    for (let i = from; i < this.list.length; i++) {
+      const s = this.list[i]!;
+      if (s.state === 'open' || (end !== null && s.startTime / s.timescale >= end - EPS)) break;
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Index of the first record that ends after `time` (stream seconds): a binary search. */
+  private firstEndingAfter(time: number): number {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.list[mid]!;
+      if (s.endTime / s.timescale > time) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
   /** The newest complete part: what LAST-MSN/LAST-PART report and blocking reloads wait for. */
   lastCompletePart(): { msn: number; index: number } | null {
     for (let i = this.list.length - 1; i >= 0; i--) {
@@ -114,12 +156,53 @@ export class SegmentIndex {
       n++;
     }
     if (n === 0) return;
-    for (const s of this.list.splice(0, n)) if (s.state === 'complete') this.store.remove(s.key);
+    for (const s of this.list.splice(0, n)) this.store.remove(s.key);
+    this.cooled = Math.max(0, this.cooled - n);
+  }
+
+  /**
+   * Records that ended more than `seconds` before the newest one left the live window: their chunk
+   * and part records go, and the store may let their bytes go from memory (a DVR keeps them on
+   * disk). One whose bytes the store lost (a failed write) becomes a gap. Whether any did.
+   */
+  cool(seconds: number): boolean {
+    const newest = this.lastDone();
+    if (!newest) return false;
+    const newestEnd = newest.endTime / newest.timescale;
+    let lost = false;
+    while (this.cooled < this.list.length - 1) {
+      const s = this.list[this.cooled]!;
+      if (s.state === 'open' || newestEnd - s.endTime / s.timescale < seconds - EPS) break;
+      if (s.state === 'complete') {
+        s.compact();
+        if (!this.store.cool(s.key)) {
+          s.lose();
+          lost = true;
+        }
+      }
+      this.cooled++;
+    }
+    return lost;
+  }
+
+  /** Records restored from a DVR index, in order, already cold. */
+  restore(records: readonly Segment[]): void {
+    for (const s of records) this.push(s);
+    this.cooled = this.list.length;
+  }
+
+  /** Drops the records up to `msn` (the store evicted their bytes: a disk quota). */
+  dropThrough(msn: number): void {
+    let n = 0;
+    while (n < this.list.length - 1 && this.list[n]!.msn <= msn && this.list[n]!.state !== 'open') n++;
+    this.list.splice(0, n);
+    this.cooled = Math.max(0, this.cooled - n);
   }
 
   /** Every record leaves (the stream is removed): the store forgets their bytes. */
   clear(): void {
-    for (const s of this.list.splice(0)) if (s.state === 'complete') this.store.remove(s.key);
+    for (const s of this.list.splice(0)) this.store.remove(s.key);
+    this.cooled = 0;
   }
 
   /** Init ids still referenced by a record. */

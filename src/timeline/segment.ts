@@ -38,6 +38,26 @@ export class Part {
 
 export type SegmentState = 'open' | 'complete' | 'gap';
 
+// Shared by every segment that let its records go (thousands in a DVR): frozen, never pushed to.
+const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
+const NO_PARTS = Object.freeze([]) as unknown as Part[];
+
+/** What a DVR index keeps of a segment. */
+export interface StoredSegment {
+  readonly msn: number;
+  readonly startTime: number;
+  readonly duration: number;
+  readonly timescale: number;
+  readonly initId: string;
+  readonly discontinuity: boolean;
+  readonly programDateTimeMs: number;
+  readonly size: number;
+  readonly baseMediaDecodeTime: bigint;
+  readonly gap: boolean;
+  readonly independent: boolean;
+  readonly truncated: boolean;
+}
+
 /**
  * The record of one segment: its number, times, sizes, and the offsets of its parts and chunks.
  * Its bytes live in a LiveBody while it is produced, then in the track's SegmentStore.
@@ -53,6 +73,8 @@ export class Segment {
   truncated = false;
   /** tfdt of the first sample as the encoder wrote it (media time), once the first chunk is in. */
   baseMediaDecodeTime: bigint | null = null;
+  /** The first sample is a sync sample (kept when the chunk records are let go). */
+  independent = false;
   private size = 0;
 
   constructor(
@@ -70,11 +92,40 @@ export class Segment {
     readonly key: StoreKey,
   ) {}
 
+  /** A record restored from the DVR index: its bytes are in the store only (none for a gap). */
+  static stored(r: StoredSegment, key: StoreKey): Segment {
+    const s = new Segment(r.msn, r.startTime, r.timescale, r.initId, r.discontinuity, r.programDateTimeMs, key);
+    s.duration = r.duration;
+    s.state = r.gap ? 'gap' : 'complete';
+    s.body = null;
+    s.size = r.gap ? 0 : r.size;
+    s.baseMediaDecodeTime = r.gap ? null : r.baseMediaDecodeTime;
+    s.independent = r.independent;
+    s.truncated = r.truncated;
+    return s;
+  }
+
+  /** Lets the chunk and part records go (the segment left the live window: nothing lists its parts). */
+  compact(): void {
+    this.chunks = NO_CHUNKS;
+    this.parts = NO_PARTS;
+  }
+
+  /** Its bytes are lost (a failed DVR write): from now on it is a gap. */
+  lose(): void {
+    this.state = 'gap';
+    this.size = 0;
+    this.chunks = NO_CHUNKS;
+    this.parts = NO_PARTS;
+  }
+
   static gap(msn: number, startTime: number, duration: number, timescale: number, initId: string, programDateTimeMs: number, key: StoreKey): Segment {
     const s = new Segment(msn, startTime, timescale, initId, false, programDateTimeMs, key);
     s.duration = duration;
     s.state = 'gap';
     s.body = null;
+    s.chunks = NO_CHUNKS;
+    s.parts = NO_PARTS;
     return s;
   }
 
@@ -84,6 +135,7 @@ export class Segment {
 
   /** A chunk of the segment in production: its bytes are appended to the growing body. */
   append(chunk: Chunk): void {
+    if (this.chunks.length === 0) this.independent = chunk.independent;
     this.chunks.push(chunk);
     this.size += chunk.byteLength;
     this.body!.append(chunk.data!);
@@ -128,10 +180,6 @@ export class Segment {
     return this.duration / this.timescale;
   }
 
-  get independent(): boolean {
-    return this.chunks[0]?.independent ?? false;
-  }
-
   get lastPart(): Part | undefined {
     return this.parts[this.parts.length - 1];
   }
@@ -142,13 +190,24 @@ export class Segment {
  * the store). What the TS remux and HESP packets read samples from.
  */
 export class SegmentBytes {
+  private derived: Chunk[] | null = null;
+
   constructor(
     readonly segment: Segment,
     /** The whole segment, when complete; null while it grows. */
     private whole: Buffer | null,
     /** Where the whole segment is once it completes (a reader that started while it grew goes on from there). */
     private readonly completed: () => Buffer | undefined = () => undefined,
+    /** Reads the chunk records back from the bytes of a segment that let them go. */
+    private readonly derive: (whole: Buffer) => Chunk[] = () => [],
   ) {}
+
+  /** The segment's chunks: its records, or read back from its bytes (a DVR segment). */
+  chunks(): readonly Chunk[] {
+    if (this.segment.chunks.length > 0 || this.segment.state === 'open') return this.segment.chunks;
+    this.derived ??= this.derive(this.stored());
+    return this.derived;
+  }
 
   private stored(): Buffer {
     this.whole ??= this.completed() ?? null;

@@ -138,14 +138,14 @@ export class Segmenter {
     const track = this.track;
     const host = track.host;
     const ts = track.timescale;
-    // Gaps for the numbers the grid has between this track's last segment and this one.
-    if (this.lastMsn !== null) for (let k = Math.max(this.lastMsn + 1, host.grid.first?.msn ?? msn); k < msn; k++) this.pushGap(k);
     const boundary = host.grid.get(msn);
-    const disc = this.discontinuityPending || (boundary?.discontinuity ?? false);
+    const disc = (this.discontinuityPending || (boundary?.discontinuity ?? false)) && this.index.size > 0;
     this.discontinuityPending = false;
     this.jumpPending = false;
-    const seg = new Segment(msn, t, ts, track.initId, disc && this.index.size > 0, this.wallClock(t), storeKey(host.name, host.tag, track.name, msn));
-    if (seg.discontinuity) host.grid.markDiscontinuity(msn);
+    if (disc) host.grid.markDiscontinuity(msn);
+    // Gaps for the numbers the grid has between this track's last segment and this one.
+    if (this.lastMsn !== null) for (let k = Math.max(this.lastMsn + 1, host.grid.first?.msn ?? msn); k < msn; k++) this.pushGap(k);
+    const seg = new Segment(msn, t, ts, track.initId, disc, this.wallClock(t), storeKey(host.name, host.tag, track.name, msn));
     this.index.push(seg);
     this.open = seg;
     this.lastMsn = msn;
@@ -172,7 +172,12 @@ export class Segmenter {
     const next = grid.get(msn + 1);
     if (!b || !next) return;
     const ts = this.track.timescale;
-    this.index.push(Segment.gap(msn, Math.round(b.time * ts), Math.round((next.time - b.time) * ts), ts, this.track.initId, host.wallClockMs(b.time), storeKey(host.name, host.tag, this.track.name, msn)));
+    // Before a discontinuity the media resumes wherever it does: the gap keeps to one slot (an
+    // EXTINF "MUST be less than or equal to the target duration" once rounded), the rest is the jump.
+    const end = next.discontinuity ? Math.min(next.time, b.time + host.options.targetDuration) : next.time;
+    const gap = Segment.gap(msn, Math.round(b.time * ts), Math.round((end - b.time) * ts), ts, this.track.initId, host.wallClockMs(b.time), storeKey(host.name, host.tag, this.track.name, msn));
+    this.index.push(gap);
+    host.store.put(gap, null);
     this.listChanged = true;
   }
 
@@ -222,7 +227,7 @@ export class Segmenter {
     this.closePart();
     this.open = null;
     const bytes = seg.finish(aborted);
-    this.track.host.store.put(seg.key, bytes);
+    this.track.host.store.put(seg, bytes);
     this.listChanged = true;
     this.track.host.segmentCompleted(this.track, seg);
     return seg;
@@ -240,7 +245,7 @@ export class Segmenter {
     this.jumpPending = true;
     if (!seg) return;
     try {
-      this.track.host.store.put(seg.key, seg.finish(true));
+      this.track.host.store.put(seg, seg.finish(true));
     } catch {
       seg.body?.abort();
       seg.body = null;

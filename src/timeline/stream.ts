@@ -9,7 +9,7 @@ import { PeriodTracker, type AddressingMode, type DashPeriod } from './periods.j
 import type { Segment } from './segment.js';
 import { Signal } from './signal.js';
 import type { SegmentStore } from './store.js';
-import { Track } from './track.js';
+import { Track, type SavedTrack } from './track.js';
 
 export type { TimelineOptions } from './host.js';
 
@@ -19,8 +19,23 @@ export interface StreamWarning {
   readonly message: string;
 }
 
+/** What a DVR keeps of a stream besides its segments (`state.json`): a restart decides nothing anew. */
+export interface SavedStream {
+  readonly version: 1;
+  readonly name: string;
+  readonly tag: string;
+  readonly clock: ClockDecision;
+  readonly origin: string;
+  readonly epoch: Epoch;
+  readonly targetDuration: number | null;
+  readonly partTarget: number | null;
+  readonly nominalSegmentDuration: number | null;
+  readonly periods: Record<AddressingMode, readonly DashPeriod[]>;
+  readonly tracks: Record<string, SavedTrack>;
+}
+
 /** How raw media time maps onto the stream timeline since the last encoder restart. */
-interface Epoch {
+export interface Epoch {
   /** Added to the slot index of raw media time (0 until an encoder restart). */
   readonly msnShift: number;
   /** Stream time = raw seconds + shiftSec (−origin until an encoder restart). */
@@ -80,6 +95,7 @@ export class Stream implements TrackHost {
     }
     const track = new Track(this, name, info, initBytes);
     this.tracks.set(name, track);
+    this.persist();
     this.touch();
     return track;
   }
@@ -118,9 +134,83 @@ export class Stream implements TrackHost {
     return Math.max(3 * this.options.targetDuration, 6);
   }
 
-  /** Seconds of media kept: the window plus the time clients may still fetch it. */
+  /** Seconds of media kept: the live (or DVR) window plus the time clients may still fetch it. */
   retentionSeconds(): number {
+    return Math.max(this.options.windowSeconds, this.options.dvrSeconds) + 2 * (this.targetDuration ?? Math.ceil(this.options.targetDuration));
+  }
+
+  /** Seconds of media kept in memory with their part records: the live window and its grace. */
+  liveRetentionSeconds(): number {
     return this.options.windowSeconds + 2 * (this.targetDuration ?? Math.ceil(this.options.targetDuration));
+  }
+
+  /** What a restart needs to serve the DVR under the same URLs and go on (a store that persists). */
+  persist(): void {
+    if (!this.store.saveState || this.tag === '' || !this.clock || this.origin === null) return;
+    const tracks: Record<string, SavedTrack> = {};
+    for (const t of this.tracks.values()) tracks[t.name] = t.saved();
+    const state: SavedStream = {
+      version: 1,
+      name: this.name,
+      tag: this.tag,
+      clock: this.clock,
+      origin: String(this.origin),
+      epoch: this.epoch,
+      targetDuration: this.targetDuration,
+      partTarget: this.partTarget,
+      nominalSegmentDuration: this.nominalSegmentDuration,
+      periods: { number: this.periodTrackers.number.periods, timeline: this.periodTrackers.timeline.periods },
+      tracks,
+    };
+    this.store.saveState(this.name, this.tag, state);
+  }
+
+  /**
+   * Takes back the decisions a DVR saved (restore.ts rebuilds the tracks and their records first):
+   * the same tag, clock, numbering and Periods as before the restart. The grid is rebuilt from the
+   * tracks' records; the stream waits, its tracks idle, for the encoder.
+   */
+  adopt(saved: SavedStream): void {
+    this.tag = saved.tag;
+    this.clock = saved.clock;
+    this.origin = BigInt(saved.origin);
+    this.epoch = saved.epoch;
+    this.targetDuration = saved.targetDuration;
+    this.partTarget = saved.partTarget;
+    this.nominalSegmentDuration = saved.nominalSegmentDuration;
+    const boundaries = new Map<number, { time: number; discontinuity: boolean }>();
+    for (const t of this.tracks.values()) {
+      for (const seg of t.segments()) {
+        const b = boundaries.get(seg.msn);
+        const time = seg.startTime / seg.timescale;
+        boundaries.set(seg.msn, { time: b ? Math.min(b.time, time) : time, discontinuity: (b?.discontinuity ?? false) || seg.discontinuity });
+      }
+    }
+    const msns = [...boundaries.keys()].sort((a, b) => a - b);
+    let last: Boundary | undefined;
+    for (const msn of msns) {
+      const b = boundaries.get(msn)!;
+      // A number no track kept (its records were evicted): its boundary where the previous one ends.
+      while (last && last.msn + 1 < msn) last = this.grid.add(last.msn + 1, Math.min(b.time, last.time + this.options.targetDuration), false);
+      last = this.grid.add(msn, Math.max(b.time, last?.time ?? b.time), b.discontinuity);
+    }
+    this.periodTrackers.number.adopt(saved.periods.number);
+    this.periodTrackers.timeline.adopt(saved.periods.timeline);
+    this.updatePeriods();
+    this.touch();
+  }
+
+  /** An ended stream whose DVR is still held takes its encoder back: the same instance goes on. */
+  reopen(): void {
+    if (!this.ended) return;
+    this.ended = false;
+    this.endedAtMs = 0;
+    this.touch();
+  }
+
+  /** MSN of stream time 0 in the first epoch: where the first Period starts, whatever happened since. */
+  get zeroMsn(): number {
+    return Math.floor(Number(this.origin ?? 0n) / this.options.targetDuration + 1e-9) + 1;
   }
 
   /** The target in whole milliseconds: the slot of raw media time one segment number stands for. */
@@ -177,6 +267,8 @@ export class Stream implements TrackHost {
       let tag = streamTag(this.name, settings, this.clock);
       for (let i = 1; this.tagTaken(tag); i++) tag = streamTag(this.name, `${settings}|${i}`, this.clock);
       this.tag = tag;
+      for (const t of this.tracks.values()) t.saveInits();
+      this.persist();
       return this.anchorOf(this.epoch, ts, false);
     }
     const epoch = this.epoch;
@@ -191,9 +283,11 @@ export class Stream implements TrackHost {
     } else if (Math.abs(candidate - own) <= jump) {
       return this.anchorOf(epoch, ts, false);
     }
-    // A track that was away and comes back on the stream's clock: the missing time is gaps, not a
-    // new timeline (DASH keeps one Period, HLS lists EXT-X-GAP segments).
-    if (own !== null && frontier !== null && Math.abs(candidate - frontier) <= jump) return this.anchorOf(epoch, ts, false);
+    // A track that was away and comes back later on its own timeline (the encoder went on while
+    // it, or this origin, was away; the other tracks may be back first): the missing time is gaps
+    // on the same timeline, and the numbers stay those of the slots (DASH keeps one Period, HLS
+    // lists EXT-X-GAP segments).
+    if (own !== null && candidate >= own - jump) return this.anchorOf(epoch, ts, false);
     // An encoder restart: the new timestamps continue the timeline after what exists, at the time
     // the encoder's clock (or the arrival clock) says, and the segment numbers continue too.
     const zero = this.clock!.zeroMs;
@@ -203,6 +297,7 @@ export class Stream implements TrackHost {
     const slot = Math.floor(rawSec / this.options.targetDuration + 1e-9);
     this.epoch = { msnShift: (last?.msn ?? 0) - slot, shiftSec: start - rawSec };
     this.restartBoundaryPending = true;
+    this.persist();
     this.warn({ stream: this.name, track: track.name, message: `timestamps restarted (raw ${rawSec.toFixed(3)}s); timeline continues at ${start.toFixed(3)}s with a discontinuity` });
     return this.anchorOf(this.epoch, ts, true);
   }
@@ -284,12 +379,13 @@ export class Stream implements TrackHost {
   }
 
   segmentCompleted(track: TrackView, segment: Segment): void {
-    if (this.targetDuration === null && !segment.truncated && segment.chunks.length > 0) {
+    if (this.targetDuration === null && !segment.truncated && segment.byteLength > 0) {
       const configured = Math.max(1, Math.round(this.options.targetDuration));
       this.targetDuration = Math.max(configured, Math.round(segment.seconds));
       // The slot, unless the encoder's GOP is longer (a late joiner's first segment may be shorter).
       const measured = Math.round(segment.seconds * 1000) / 1000;
       this.nominalSegmentDuration = measured > this.options.targetDuration * 1.25 ? measured : this.options.targetDuration;
+      this.persist();
       if (this.targetDuration > configured) {
         this.warn({ stream: this.name, track: track.name, message: `first segment lasts ${segment.seconds.toFixed(3)}s: TARGETDURATION ${this.targetDuration}s (the encoder's GOP is longer than the ${this.options.targetDuration}s target)` });
       }
@@ -307,8 +403,10 @@ export class Stream implements TrackHost {
   }
 
   private updatePeriods(): void {
+    const before = this.periodTrackers.number.periods.length + this.periodTrackers.timeline.periods.length;
     this.periodTrackers.number.update(this);
     this.periodTrackers.timeline.update(this);
+    if (this.periodTrackers.number.periods.length + this.periodTrackers.timeline.periods.length !== before) this.persist();
   }
 
   /** A video track advanced: audio waiting on its boundaries may go on. */
@@ -361,6 +459,7 @@ export class Stream implements TrackHost {
   /** The stream is removed: its records and stored bytes go. */
   release(): void {
     for (const t of this.tracks.values()) t.release();
+    if (this.tag !== '') this.store.dropInstance?.(this.name, this.tag);
   }
 
   touch(): void {

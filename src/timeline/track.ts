@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IngestChunk } from '../isobmff/chunker.js';
 import type { TrackInfo } from '../isobmff/init.js';
+import { MDAT } from '../isobmff/fourcc.js';
+import { isSyncSample } from '../isobmff/fragment.js';
 import { readRun, runDuration, sliceRun, type SampleRun } from '../isobmff/sample-run.js';
 import { malformed } from '../errors.js';
 import type { Anchor, TrackHost, TrackView } from './host.js';
@@ -18,6 +20,16 @@ export interface InitRecord {
 }
 
 export type TrackState = 'active' | 'idle' | 'ended';
+
+/** A track as a DVR saves it, with its stream's state (JSON). */
+export interface SavedTrack {
+  readonly init: string;
+  readonly anchor: { readonly offsetTicks: string; readonly msnShift: number } | null;
+  readonly sampleDuration: number;
+  readonly chunkDuration: number;
+  readonly compositionShift: number;
+  readonly producerReference: (Omit<NonNullable<IngestChunk['prft']>, 'mediaTime'> & { readonly mediaTime: string }) | null;
+}
 
 export type IngestResult = 'accepted' | 'held' | 'duplicate' | 'empty';
 
@@ -85,6 +97,54 @@ export class Track implements SegmenterTrack, TrackView {
     this.inits.push(this.current);
     this.index = new SegmentIndex(host.store);
     this.cutter = new Segmenter(this, this.index);
+    this.saveInit(this.current);
+  }
+
+  /** Every header of the track, to a store that persists (the instance tag was just decided). */
+  saveInits(): void {
+    for (const init of this.inits) this.saveInit(init);
+  }
+
+  private saveInit(init: InitRecord): void {
+    if (this.host.tag !== '') this.host.store.saveInit?.({ stream: this.host.name, tag: this.host.tag, track: this.name }, init.id, init.bytes);
+  }
+
+  /** What a restart needs of this track besides its segments (saved with the stream's state). */
+  saved(): SavedTrack {
+    return {
+      init: this.current.id,
+      anchor: this.anchor ? { offsetTicks: String(this.anchor.offsetTicks), msnShift: this.anchor.msnShift } : null,
+      sampleDuration: this.sampleDuration,
+      chunkDuration: this.chunkDuration,
+      compositionShift: this.compositionShift,
+      producerReference: this.producerReference ? { ...this.producerReference, mediaTime: String(this.producerReference.mediaTime) } : null,
+    };
+  }
+
+  /**
+   * Takes back what a DVR saved: the headers, the records (complete and gap, their bytes on disk),
+   * the mapping to the stream timeline. The track waits, idle, for its encoder to come back.
+   */
+  restore(saved: SavedTrack, inits: ReadonlyMap<string, InitRecord>, records: readonly Segment[], nowMs: number): void {
+    for (const init of inits.values()) if (!this.inits.some((i) => i.id === init.id)) this.inits.push(init);
+    this.current = inits.get(saved.init) ?? this.current;
+    this.anchor = saved.anchor ? { offsetTicks: BigInt(saved.anchor.offsetTicks), msnShift: saved.anchor.msnShift, discontinuity: false } : null;
+    this.sampleDuration = saved.sampleDuration;
+    this.chunkDuration = saved.chunkDuration;
+    this.compositionShift = saved.compositionShift;
+    if (saved.producerReference) this.producerReference = { ...saved.producerReference, mediaTime: BigInt(saved.producerReference.mediaTime) };
+    this.index.restore(records);
+    const last = records[records.length - 1];
+    if (last) {
+      this.cutter.lastMsn = last.msn;
+      this.lastEnd = Math.round((last.endTime / last.timescale) * this.timescale);
+      this.quietThrough = last.msn;
+    }
+    this.state = 'idle';
+    this.lastIngestAtMs = nowMs;
+    this.restartCheck = true;
+    this.listVersion++;
+    this.version++;
   }
 
   get info(): TrackInfo {
@@ -158,6 +218,21 @@ export class Track implements SegmenterTrack, TrackView {
     return this.index.listed(seconds);
   }
 
+  /** Listed segments ending by `until` (stream seconds), within `seconds` of the newest of them (time-shift). */
+  listedUntil(until: number, seconds: number): Segment[] {
+    return this.index.listedUntil(until, seconds);
+  }
+
+  /** Complete and gap segments overlapping `[start, end)` in stream seconds (start-over, closed ranges). */
+  segmentsBetween(start: number, end: number | null): Segment[] {
+    return this.index.between(start, end);
+  }
+
+  /** The newest segment that is not in production (complete or gap). */
+  newestDone(): Segment | undefined {
+    return this.index.lastDone();
+  }
+
   /** The newest complete part: what LAST-MSN/LAST-PART report and blocking reloads wait for. */
   lastCompletePart(): { msn: number; index: number } | null {
     return this.index.lastCompletePart();
@@ -199,7 +274,7 @@ export class Track implements SegmenterTrack, TrackView {
     if (segment.state === 'open') return new SegmentBytes(segment, null, () => this.host.store.resident(segment.key));
     if (segment.state !== 'complete') return null;
     const bytes = this.host.store.resident(segment.key);
-    return bytes ? new SegmentBytes(segment, bytes) : null;
+    return bytes ? new SegmentBytes(segment, bytes, undefined, (whole) => this.deriveChunks(segment, whole)) : null;
   }
 
   /** The bytes of a segment, from the store when they are not in memory. */
@@ -207,7 +282,30 @@ export class Track implements SegmenterTrack, TrackView {
     const now = this.residentBytes(segment);
     if (now) return now;
     if (segment.state !== 'complete') throw new Error(`segment ${segment.msn} of '${this.name}' has no bytes`);
-    return new SegmentBytes(segment, await this.host.store.read(segment.key, 0, segment.byteLength));
+    const whole = await this.host.store.read(segment.key, 0, segment.byteLength);
+    return new SegmentBytes(segment, whole, undefined, (w) => this.deriveChunks(segment, w));
+  }
+
+  /** The chunk records of a stored segment, read back from its bytes: `[prft|emsg]* moof mdat` each. */
+  private deriveChunks(segment: Segment, whole: Buffer): Chunk[] {
+    const defaults = (this.findInit(segment.initId) ?? this.current).info.defaults;
+    const chunks: Chunk[] = [];
+    let start = 0;
+    let at = 0;
+    while (at + 8 <= whole.length) {
+      const size = whole.readUInt32BE(at);
+      const type = whole.readUInt32BE(at + 4);
+      if (size < 8 || at + size > whole.length) break;
+      at += size;
+      if (type !== MDAT) continue;
+      const data = [whole.subarray(start, at)];
+      const run = readRun(data, defaults);
+      const duration = runDuration(run);
+      const startTime = segment.startTime + Number(run.baseMediaDecodeTime - (segment.baseMediaDecodeTime ?? run.baseMediaDecodeTime));
+      chunks.push({ data: null, byteOffset: start, byteLength: at - start, startTime, duration, sampleCount: run.durations.length, independent: isSyncSample(run.flags[0] ?? 0x10000), arrivalMs: 0 });
+      start = at;
+    }
+    return chunks;
   }
 
   /** The samples of one of a segment's chunks, read back from its bytes. */
@@ -240,7 +338,11 @@ export class Track implements SegmenterTrack, TrackView {
     }
     const record = initRecord(bytes, info);
     this.current = this.findInit(record.id) ?? record;
-    if (!this.inits.includes(this.current)) this.inits.push(this.current);
+    if (!this.inits.includes(this.current)) {
+      this.inits.push(this.current);
+      this.saveInit(this.current);
+    }
+    this.host.persist();
     if (this.index.size > 0) this.cutter.discontinuityPending = true;
     this.dirty = true;
     this.flush();
@@ -412,6 +514,30 @@ export class Track implements SegmenterTrack, TrackView {
     this.host.trackStateChanged(this);
   }
 
+  /**
+   * The store could not keep segment `msn` (a failed DVR write): once its memory copy is gone too
+   * (it left the live window) it is a gap.
+   */
+  storeLost(msn: number): void {
+    const seg = this.index.find(msn);
+    if (!seg || seg.state !== 'complete' || this.host.store.resident(seg.key)) return;
+    seg.lose();
+    this.listVersion++;
+    this.dirty = true;
+    this.flush();
+  }
+
+  /** The store evicted this track's bytes up to segment `msn` (a disk quota): their records go. */
+  dropThrough(msn: number): void {
+    const before = this.index.size;
+    this.index.dropThrough(msn);
+    if (this.index.size === before) return;
+    this.listVersion++;
+    this.dirty = true;
+    this.host.compact();
+    this.flush();
+  }
+
   /** The stream is removed: every record and its stored bytes go. */
   release(): void {
     this.index.clear();
@@ -425,7 +551,9 @@ export class Track implements SegmenterTrack, TrackView {
     if (this.anchor === null || this.restartCheck) {
       this.restartCheck = false;
       const anchor = this.host.anchorTrack(this, raw, arrivalMs, durationTicks, chunk.prft);
+      const changed = !this.anchor || this.anchor.offsetTicks !== anchor.offsetTicks || this.anchor.msnShift !== anchor.msnShift;
       this.anchor = anchor;
+      if (changed) this.host.persist();
       if (anchor.discontinuity && this.index.size > 0) {
         this.cutter.discontinuityPending = true;
         this.cutter.jumpPending = true;
@@ -438,6 +566,9 @@ export class Track implements SegmenterTrack, TrackView {
 
   private trimWindow(): void {
     this.index.trim(this.host.retentionSeconds());
+    // Out of the live window: the chunk and part records go, the bytes stay in the store (a DVR
+    // keeps them on disk); one whose write failed becomes a gap.
+    if (this.index.cool(this.host.liveRetentionSeconds())) this.listVersion++;
     const used = this.index.initIds();
     for (let i = this.inits.length - 1; i >= 0; i--) {
       const init = this.inits[i]!;

@@ -39,7 +39,8 @@ const U32_EDGES = [0, 1, 7, 8, 9, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff
 
 function boxesOf(body: Buffer, types?: readonly string[]): BoxAt[] {
   const all = walk(body);
-  return types ? all.filter((b) => types.includes(b.type)) : all;
+  // A full box whose version/flags and first field do not fit (a flooded empty trun) has no layout to patch.
+  return types ? all.filter((b) => types.includes(b.type) && b.end - b.payload >= 8) : all;
 }
 
 /** Replaces `target`'s bytes with `replacement`, fixing the 32-bit sizes of its ancestors. */
@@ -200,6 +201,21 @@ export const MUTATORS: Record<string, Mutator> = {
     const tops = boxesOf(body).filter((b) => b.depth === 0);
     const at = tops.length > 0 ? rng.pick(tops).end : 0;
     return Buffer.concat([body.subarray(0, at), nested, body.subarray(at)]);
+  },
+  /** Thousands of tiny boxes: at the top level between fragments, or inside a moof or traf. */
+  boxFlood(body, rng) {
+    const count = 1000 + rng.int(30_000);
+    const type = rng.pick(['free', 'emsg', 'skip', 'trun', 'sgpd']);
+    const flood = Buffer.alloc(8 * count);
+    for (let i = 0; i < count; i++) {
+      flood.writeUInt32BE(8, 8 * i);
+      flood.write(type, 8 * i + 4, 'latin1');
+    }
+    const parents = boxesOf(body, ['moof', 'traf']);
+    if (parents.length > 0 && rng.chance(0.5)) return wrapInto(body, rng.pick(parents), flood);
+    const tops = boxesOf(body).filter((b) => b.depth === 0);
+    const at = tops.length > 0 ? rng.pick(tops).end : 0;
+    return Buffer.concat([body.subarray(0, at), flood, body.subarray(at)]);
   },
   duplicateBox(body, rng) {
     const all = boxesOf(body);

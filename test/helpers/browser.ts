@@ -69,6 +69,8 @@ export interface PlayerReport {
   readonly startupMs: number;
   /** Each `waiting` of the video element after its first `playing`, outside a seek: milliseconds until it played on. */
   readonly waits: number[];
+  /** With `seekBack`: the element's time before the seek and the time asked for. */
+  readonly seek?: { readonly from: number; readonly to: number };
 }
 
 /** Samples a page's player once a second for `seconds`. The page defines window.__sample(). */
@@ -124,6 +126,8 @@ export interface PlayOptions {
   readonly lowLatency?: boolean;
   readonly hlsConfig?: Record<string, unknown>;
   readonly shakaConfig?: Record<string, unknown>;
+  /** After `afterSeconds` of play, seek the element back by `by` seconds (as from the player's controls). */
+  readonly seekBack?: { readonly afterSeconds: number; readonly by: number };
 }
 
 /** A player playing in its page: sample it, then close it with its report. */
@@ -230,6 +234,18 @@ export async function startInPage(browser: Browser, pageUrl: string, player: Pla
     { player, src, lowLatency: options.lowLatency ?? false, hlsConfig: options.hlsConfig ?? {}, shakaConfig: options.shakaConfig ?? {} },
   );
   await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, { timeout: 20_000 });
+  let seek: PlayerReport['seek'];
+  if (options.seekBack) {
+    // A viewer drags the playhead back (the player handles the element's seek, as from its controls).
+    await new Promise((r) => setTimeout(r, options.seekBack!.afterSeconds * 1000));
+    seek = await page.evaluate((by) => {
+      const v = document.querySelector('video')!;
+      const from = v.currentTime;
+      v.currentTime = from - by;
+      return { from, to: from - by };
+    }, options.seekBack.by);
+    await page.waitForFunction((to) => { const v = document.querySelector('video')!; return !v.seeking && v.currentTime > to + 0.5; }, seek.to, { timeout: 20_000 });
+  }
   return {
     async finish(seconds) {
       const samples = await sample(page, seconds);
@@ -239,7 +255,7 @@ export async function startInPage(browser: Browser, pageUrl: string, player: Pla
       });
       await page.close();
       const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
-      return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits };
+      return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits, ...(seek ? { seek } : {}) };
     },
   };
 }

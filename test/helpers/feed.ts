@@ -18,6 +18,7 @@ export const DEFAULT_OPTIONS: RegistryOptions = {
   targetDuration: 2,
   partTarget: 0.5,
   windowSeconds: 120,
+  dvrSeconds: 0,
   maxTracksPerStream: 16,
   maxStreams: 10,
   idleTimeoutMs: 10_000,
@@ -102,22 +103,25 @@ export function feed(h: Harness, stream: string, tracks: readonly LoopTrack[], o
   return sessions;
 }
 
+/** A fragment of a looped fixture track, retimed: it ends at media time `end` (seconds from the feed's start). */
+export interface ScheduledRun {
+  readonly end: number;
+  readonly track: LoopTrack;
+  readonly run: SampleRun;
+}
+
 /**
- * Plays looped fixture tracks into a stream on demand: `advanceTo(s)` delivers every fragment that
- * ends by media time `s` (wall clock moved to match), as a live encoder would have by then.
+ * Looped fixture tracks as an endless encoder output: every fragment retimed into its loop (and
+ * by `offsetSeconds`, as tfdt seconds), all tracks interleaved by when they end.
  */
-export class LiveFeeder {
-  private readonly sessions = new Map<string, IngestSession>();
-  private readonly loopSeconds: number;
-  private readonly queue: { end: number; track: LoopTrack; run: SampleRun }[] = [];
+export class LoopSchedule {
+  readonly loopSeconds: number;
+  private readonly queue: ScheduledRun[] = [];
   private planned = 0;
-  position = 0;
 
   constructor(
-    private readonly h: Harness,
-    private readonly stream: string,
-    private readonly tracks: readonly LoopTrack[],
-    private readonly startMs = h.nowMs,
+    readonly tracks: readonly LoopTrack[],
+    private readonly offsetSeconds = 0,
   ) {
     const video = tracks.find((t) => t.kind === 'video') ?? tracks[0]!;
     this.loopSeconds = video.runs.reduce((n, r) => n + runDuration(r), 0) / video.timescale;
@@ -127,6 +131,7 @@ export class LiveFeeder {
     for (; this.planned < untilLoop; this.planned++) {
       for (const t of this.tracks) {
         const loopTicks = Math.round(this.loopSeconds * t.timescale);
+        const shift = BigInt(Math.round(this.offsetSeconds * t.timescale));
         for (const run of t.runs) {
           const offset = Number(run.baseMediaDecodeTime - t.start);
           if (offset >= loopTicks) continue;
@@ -137,7 +142,7 @@ export class LiveFeeder {
           this.queue.push({
             end: this.planned * this.loopSeconds + end / t.timescale,
             track: t,
-            run: { ...kept, baseMediaDecodeTime: kept.baseMediaDecodeTime + BigInt(this.planned * loopTicks) },
+            run: { ...kept, baseMediaDecodeTime: kept.baseMediaDecodeTime + shift + BigInt(this.planned * loopTicks) },
           });
         }
       }
@@ -145,11 +150,45 @@ export class LiveFeeder {
     this.queue.sort((a, b) => a.end - b.end);
   }
 
+  /** The fragments that end by media time `seconds`, in order (each once). */
+  take(seconds: number): ScheduledRun[] {
+    this.plan(Math.ceil(seconds / this.loopSeconds) + 1);
+    let n = 0;
+    while (n < this.queue.length && this.queue[n]!.end <= seconds + 1e-9) n++;
+    return this.queue.splice(0, n);
+  }
+
+  /** Drops one track's fragments that end by media time `seconds`: an outage of that track's input. */
+  skip(track: string, seconds: number): void {
+    this.plan(Math.ceil(seconds / this.loopSeconds) + 1);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const e = this.queue[i]!;
+      if (e.track.name === track && e.end <= seconds + 1e-9) this.queue.splice(i, 1);
+    }
+  }
+}
+
+/**
+ * Plays looped fixture tracks into a stream on demand: `advanceTo(s)` delivers every fragment that
+ * ends by media time `s` (wall clock moved to match), as a live encoder would have by then.
+ */
+export class LiveFeeder {
+  private readonly sessions = new Map<string, IngestSession>();
+  private readonly schedule: LoopSchedule;
+  position = 0;
+
+  constructor(
+    private readonly h: Harness,
+    private readonly stream: string,
+    tracks: readonly LoopTrack[],
+    private readonly startMs = h.nowMs,
+  ) {
+    this.schedule = new LoopSchedule(tracks);
+  }
+
   /** Delivers everything that ends by media time `seconds`. */
   advanceTo(seconds: number): void {
-    this.plan(Math.ceil(seconds / this.loopSeconds) + 1);
-    while (this.queue.length > 0 && this.queue[0]!.end <= seconds + 1e-9) {
-      const e = this.queue.shift()!;
+    for (const e of this.schedule.take(seconds)) {
       let s = this.sessions.get(e.track.name);
       if (!s) {
         s = this.h.session(this.stream, e.track.name);
@@ -165,11 +204,7 @@ export class LiveFeeder {
 
   /** Drops one track's fragments that end by media time `seconds`: an outage of that track's input. */
   skip(track: string, seconds: number): void {
-    this.plan(Math.ceil(seconds / this.loopSeconds) + 1);
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const e = this.queue[i]!;
-      if (e.track.name === track && e.end <= seconds + 1e-9) this.queue.splice(i, 1);
-    }
+    this.schedule.skip(track, seconds);
   }
 
   /** Ends every track (as an encoder's last segment would). */

@@ -17,6 +17,8 @@ export async function startOrigin(overrides: ConfigInput = {}, now?: () => numbe
     playback: { host: '127.0.0.1', port: 0, ...overrides.playback },
     ingest: { host: '127.0.0.1', port: 0, ...overrides.ingest },
     demo: { enabled: false, ...overrides.demo },
+    // The DVR writes to disk: on only where a test asks for it (with a folder of its own).
+    dvr: { windowSeconds: 0, ...overrides.dvr },
     log: { level: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'silent', ...overrides.log },
   });
   const origin = createOrigin(config, { logger: createLogger(config.log.level, process.stderr), ...(now ? { now } : {}) });

@@ -79,7 +79,7 @@ describe('DASH delivery', () => {
     for (const d of delays) assert.ok(d >= 0 && d <= chunkMs, `a chunk arrived ${d} ms after its ingest (chunk ${chunkMs} ms)`);
   });
 
-  it('holds a request for the next segment and streams it from its start; 404 no-store further ahead, 404 behind the window', async () => {
+  it('holds a request for the next segment and streams it from its start; 404 no-store further ahead, 404 for an unknown track', async () => {
     const track = o.origin.streams.get('d1')!.tracks.get('video')!;
     const next = track.lastMsn! + 1;
     const t0 = Date.now();
@@ -107,7 +107,7 @@ describe('DASH delivery', () => {
     assert.equal(head.headers['cache-control'], 'no-store');
   });
 
-  it('expires segments that leave the window', async () => {
+  it('expires segments that leave the window: 410 Gone', async () => {
     const short = await startOrigin({ window: { seconds: 6 } });
     const p = ffmpeg([...LIVE_SOURCE, '-t', '20', '-map', '0:v', ...X264, ...FRAGMENTED, '-method', 'PUT', `${short.ingest}/live/w/video.mp4`]);
     try {
@@ -116,7 +116,7 @@ describe('DASH delivery', () => {
         return t && t.firstMsn! > 1 ? t : undefined;
       }, 30_000);
       const gone = await get(`${short.playback}/live/w/video/${short.origin.streams.get('w')!.tag}/1.m4s`);
-      assert.equal(gone.status, 404);
+      assert.equal(gone.status, 410);
       assert.match(gone.body.toString(), /left the window/);
       assert.ok(track.segments.length <= 6);
       assert.match((await get(`${short.playback}/metrics`)).body.toString(), /origin_media_not_found_total\{reason="expired"\} 1/);

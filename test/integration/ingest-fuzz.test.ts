@@ -3,17 +3,28 @@ import { after, before, describe, it } from 'node:test';
 import type { ChildOrigin } from '../helpers/child-origin.js';
 import { runCampaign, type CampaignResult } from '../fuzz/campaign.js';
 import { watchLive, type LiveSummary } from '../fuzz/live-watch.js';
-import { FUZZ_IDLE_MS, FUZZ_WINDOW_S, liveStreams, startFuzzOrigin } from '../fuzz/session.js';
+import { FUZZ_IDLE_MS, FUZZ_TOTAL_BYTES, FUZZ_WINDOW_S, liveStreams, startFuzzOrigin } from '../fuzz/session.js';
 
 /** Reproducible: the same seed sends the same bodies. FUZZ_SEED / FUZZ_BODIES change it. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
-const BODIES = Number(process.env.FUZZ_BODIES ?? 5000);
+const BODIES = Number(process.env.FUZZ_BODIES ?? 20_000);
+
+async function waitFor(ok: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 250));
+}
+
+/** V8's external memory (Buffers) of the origin, from its metrics. */
+async function externalBytes(playback: string): Promise<number> {
+  const text = await (await fetch(`${playback}/metrics`)).text();
+  return Number(/^nodejs_external_memory_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
+}
 
 /**
  * A seeded mutation campaign (test/fuzz/) through the real ingest listener of an origin in its
  * own process, while the built-in demo stream plays and a viewer holds its next MPEG-TS segment
  * and a blocking reload: the process never exits, no answer is a 5xx, none takes over 1 s, the
- * live stream keeps advancing, and every fuzzed stream (init-only ones too) ages out.
+ * live stream keeps advancing, RSS stays within the junk streams' budget, and every fuzzed
+ * stream (init-only ones too) ages out and gives its memory back.
  */
 describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
   let o: ChildOrigin;
@@ -22,6 +33,11 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
   let live: LiveSummary;
   let rssBefore = 0;
   let rssAfter = 0;
+  let rssPeak = 0;
+  let rssAged = 0;
+  let externalBefore = 0;
+  let externalAged = 0;
+  let collected = 0;
   let streamsLeft = -1;
   let seconds = 0;
 
@@ -30,13 +46,19 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
     // Let the demo stream get its first segments: the viewer starts from the playlist.
     for (let i = 0; i < 50 && !(await fetch(`${o.playback}/live/demo/v360/index.m3u8`)).ok; i++) await new Promise((r) => setTimeout(r, 200));
     rssBefore = o.rss();
+    externalBefore = await externalBytes(o.playback);
     const watcher = watchLive(o.playback, 'demo', 'v360');
     const t0 = performance.now();
-    result = await runCampaign({ seed: SEED, bodies: BODIES, concurrency: 4, ingest: o.ingest, playback: o.playback, streams: 12, checkEvery: 25 });
-    seconds = (performance.now() - t0) / 1000;
-    // At least two segments of the demo, so the viewer sees it advance whatever the fuzz speed.
-    await new Promise((r) => setTimeout(r, Math.max(0, 4500 - (performance.now() - t0))));
-    live = await watcher.stop();
+    const peak = setInterval(() => (rssPeak = Math.max(rssPeak, o.rss())), 250);
+    try {
+      result = await runCampaign({ seed: SEED, bodies: BODIES, concurrency: 4, ingest: o.ingest, playback: o.playback, streams: 12, checkEvery: 25 });
+      seconds = (performance.now() - t0) / 1000;
+      // At least two segments of the demo, so the viewer sees it advance whatever the fuzz speed.
+      await new Promise((r) => setTimeout(r, Math.max(0, 4500 - (performance.now() - t0))));
+    } finally {
+      live = await watcher.stop();
+      clearInterval(peak);
+    }
     rssAfter = o.rss();
     // Junk streams go once idle (1 s) and their last window has aged out (window + 2 target durations).
     const deadline = performance.now() + (FUZZ_IDLE_MS + (FUZZ_WINDOW_S + 2 * 16) * 1000 + 5000);
@@ -45,10 +67,18 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
       await new Promise((r) => setTimeout(r, 500));
       streamsLeft = await liveStreams(o.playback);
     }
+    // The origin collects 3 s after the last stream went and the last upload came (src/memory.ts).
+    await waitFor(() => o.logs().some((l) => l.msg === 'memory of removed streams collected' && Date.parse(String(l.time)) > Date.now() - 8000), 8000);
+    await new Promise((r) => setTimeout(r, 500));
+    rssAged = o.rss();
+    externalAged = await externalBytes(o.playback);
+    collected = o.logs().filter((l) => l.msg === 'memory of removed streams collected').length;
+    const mb = (n: number): string => (n / 1e6).toFixed(0);
     console.log(
       `fuzz seed ${SEED}: ${result.bodies} bodies in ${seconds.toFixed(1)} s; ingest ${JSON.stringify(result.ingestStatus)} (+${result.ingest.dropped ?? 0} cut by the client); ` +
         `playback ${result.playbackRequests} requests ${JSON.stringify(result.playback)}; slowest ${result.slowestMs.toFixed(0)} ms (${result.slowest}); ` +
-        `RSS ${(rssBefore / 1e6).toFixed(0)} → ${(rssAfter / 1e6).toFixed(0)} MB (aged out: ${(o.rss() / 1e6).toFixed(0)} MB); live MSN ${live.firstMsn} → ${live.lastMsn}, ${live.blockingReloads} blocking reloads, ${live.tsSegments} held TS segments`,
+        `RSS ${mb(rssBefore)} → peak ${mb(rssPeak)} → ${mb(rssAfter)} MB → aged out ${mb(rssAged)} MB (external ${mb(externalBefore)} → ${mb(externalAged)} MB, ${collected} collections); ` +
+        `live MSN ${live.firstMsn} → ${live.lastMsn}, ${live.blockingReloads} blocking reloads, ${live.tsSegments} held TS segments; mutations ${JSON.stringify(result.mutations)}`,
     );
   });
 
@@ -83,5 +113,14 @@ describe(`ingest fuzzing: ${BODIES} mutated bodies, seed ${SEED}`, () => {
 
   it('forgets every fuzzed stream, init-only ones included, once idle and aged out', () => {
     assert.equal(streamsLeft, 1, 'only the demo stream is left');
+  });
+
+  it('keeps RSS within the junk streams\' budget, and gives their memory back once they aged out', () => {
+    // The budget (ingestLimits.maxTotalBytes) plus what V8 holds before it collects.
+    assert.ok(rssPeak < rssBefore + FUZZ_TOTAL_BYTES + 256e6, `peak ${rssPeak} vs start ${rssBefore}`);
+    // Every Buffer of the junk streams is gone; what is left is the TS renders' recycling pool (at most 64 MiB)...
+    assert.ok(externalAged < externalBefore + 64 * 2 ** 20 + 16e6, `V8 external memory ${externalBefore} → ${externalAged}`);
+    // ...and what stays resident is the allocator's free memory, not growing with the campaign.
+    assert.ok(rssAged < rssBefore + 150e6, `RSS ${rssBefore} → ${rssAged} after aging out`);
   });
 });

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { assertPlayed, launchChromium, playInPage, startPageServer, summarize, type PlaybackSample, type PlayerReport } from '../helpers/browser.js';
 import { AAC, LIVE_SOURCE, X264 } from '../helpers/ffmpeg.js';
 import { get, sleep, waitFor } from '../helpers/hls.js';
-import { startOriginProcess, type OriginProcess } from '../helpers/origin-process.js';
+import { startChildOrigin, type ChildOrigin } from '../helpers/child-origin.js';
 import { TeePush } from '../helpers/tee-push.js';
 import { startVarnish, type TestEdge } from '../helpers/varnish.js';
 import { waitForSegments } from '../helpers/verify.js';
@@ -38,8 +38,8 @@ function stalls(samples: readonly PlaybackSample[]): number {
  * `{tag}`s and segment numbers, and a player that moves from A to B asks B for A's URLs.
  */
 describe('Varnish in front of two origins, origin A killed mid-playback', () => {
-  let a: OriginProcess;
-  let b: OriginProcess;
+  let a: ChildOrigin;
+  let b: ChildOrigin;
   let edge: TestEdge;
   let push: TeePush;
   let browser: Browser;
@@ -47,7 +47,7 @@ describe('Varnish in front of two origins, origin A killed mid-playback', () => 
   let reports: Promise<[PlayerReport, PlayerReport]>;
 
   before(async () => {
-    [a, b] = await Promise.all([startOriginProcess({}, ORIGIN_ARGS), startOriginProcess({}, ORIGIN_ARGS)]);
+    [a, b] = await Promise.all([startChildOrigin({ args: ORIGIN_ARGS }), startChildOrigin({ args: ORIGIN_ARGS })]);
     push = new TeePush(ENCODER, [`${a.ingest}/live/fo/cam.mp4`, `${b.ingest}/live/fo/cam.mp4`]);
     [edge, browser, pages] = await Promise.all([startVarnish(a.playback, { originB: b.playback }), launchChromium(), startPageServer()]);
     await Promise.all([waitForSegments(a.playback, 'fo', 3), waitForSegments(b.playback, 'fo', 3)]);
@@ -60,7 +60,7 @@ describe('Varnish in front of two origins, origin A killed mid-playback', () => 
     await sleep(KILL_AT);
     await a.kill();
     await sleep(RESTART_AT - KILL_AT);
-    a = await startOriginProcess(ports, ORIGIN_ARGS);
+    a = await startChildOrigin({ ports, args: ORIGIN_ARGS });
     push.attach(`${a.ingest}/live/fo/cam.mp4`);
   });
 
@@ -84,7 +84,7 @@ describe('Varnish in front of two origins, origin A killed mid-playback', () => 
   }
 
   it('publishes byte-identical playlists on A and B once A is back and fed again', async () => {
-    for (const [name, o] of [['A', a], ['B', b]] as const) assert.ok(o.status().alive, `origin ${name} exited: ${o.status().output}`);
+    for (const [name, o] of [['A', a], ['B', b]] as const) assert.ok(o.alive(), `origin ${name} exited: ${o.output()}`);
     await waitForSegments(a.playback, 'fo', 2);
     // The same blocking reload on both: each answers when it has that part, with its own bytes.
     const pl = (await get(`${b.playback}/live/fo/cam-v1/index.m3u8`)).body.toString();

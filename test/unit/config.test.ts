@@ -66,4 +66,28 @@ describe('config', () => {
     assert.match(errorOf(() => loadConfig(['--config', configFile('{nope')], {})), /not valid JSON/);
     assert.match(errorOf(() => loadConfig(['--frobnicate'], {})), /unknown option '--frobnicate'/);
   });
+
+  it('reads the security settings from flags, environment and file', () => {
+    const c = parseConfig({});
+    assert.deepEqual(c.auth, { ingestToken: null, streamTokens: {}, allowOpenIngest: false, playbackKey: null, exemptStatus: false, metricsListener: 'playback' });
+    assert.deepEqual(c.cors, { playback: ['*'], ingest: [] });
+    assert.equal(c.http.shutdownGraceMs, 5000);
+    const key = '00112233445566778899aabbccddeeff';
+    const f = loadConfig(['--ingest-token', 'token-0123456789abcdef', '--allow-open-ingest', '--playback-key', key, '--cors-origin', 'https://a.example,https://b.example', '--shutdown-grace', '2000'], {});
+    assert.equal(f.auth.ingestToken, 'token-0123456789abcdef');
+    assert.equal(f.auth.allowOpenIngest, true);
+    assert.equal(f.auth.playbackKey, key);
+    assert.deepEqual(f.cors.playback, ['https://a.example', 'https://b.example']);
+    assert.equal(f.http.shutdownGraceMs, 2000);
+    const e = loadConfig([], { INGEST_TOKEN: 'env-token-0123456789', PLAYBACK_KEY: key, CORS_ORIGIN: 'none' });
+    assert.equal(e.auth.ingestToken, 'env-token-0123456789');
+    assert.deepEqual(e.cors.playback, []);
+    const file = loadConfig(['--config', configFile({ auth: { streamTokens: { s1: 'stream-token-0123456' }, metricsListener: 'ingest' } })], {});
+    assert.deepEqual(file.auth.streamTokens, { s1: 'stream-token-0123456' });
+    assert.equal(file.auth.metricsListener, 'ingest');
+    assert.match(errorOf(() => loadConfig(['--ingest-token', 'short'], {})), /auth\.ingestToken: must be 16 to 512 visible ASCII characters/);
+    assert.match(errorOf(() => loadConfig(['--playback-key', 'xyz'], {})), /auth\.playbackKey: must be 32 to 128 hex digits/);
+    assert.match(errorOf(() => loadConfig(['--cors-origin', 'ftp://x'], {})), /cors\.playback\.0: must be '\*' or an origin/);
+    assert.match(errorOf(() => parseConfig({ http: { headersTimeoutMs: 20000, requestTimeoutMs: 10000 } })), /http\.requestTimeoutMs: requestTimeoutMs must not be below headersTimeoutMs/);
+  });
 });
