@@ -69,6 +69,8 @@ export interface PlayerReport {
   readonly startupMs: number;
   /** Each `waiting` of the video element after its first `playing`, outside a seek: milliseconds until it played on. */
   readonly waits: number[];
+  /** When each of `waits` began, Unix milliseconds (to tell one page's stall from every page's). */
+  readonly waitsAt: number[];
   /** With `seekBack`: the element's time before the seek and the time asked for. */
   readonly seek?: { readonly from: number; readonly to: number };
 }
@@ -115,7 +117,7 @@ interface PageGlobals {
   videojs: (video: HTMLVideoElement, options: object) => VideoJsPlayer;
   __errors: { fatal: boolean; details: string }[];
   __sample: () => PlaybackSample;
-  __timing: { loadedAt: number; playingAt: number | null; waits: { start: number; end: number | null }[] };
+  __timing: { loadedAt: number; playingAt: number | null; waits: { start: number; at: number; end: number | null }[] };
 }
 
 export type PlayerName = 'hls.js' | 'shaka' | 'dash.js' | 'video.js';
@@ -187,7 +189,7 @@ export async function startInPage(browser: Browser, pageUrl: string, player: Pla
       video.addEventListener('timeupdate', () => on.resumed!());
       video.addEventListener('waiting', () => {
         // A seek the player asked for (a jump to its live point) is no stall.
-        if (timing.playingAt !== null && !video.seeking) timing.waits.push({ start: performance.now(), end: null });
+        if (timing.playingAt !== null && !video.seeking) timing.waits.push({ start: performance.now(), at: Date.now(), end: null });
       });
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
       const read: { latency?: () => number | null; pdtLag?: () => number | null } = {};
@@ -255,7 +257,7 @@ export async function startInPage(browser: Browser, pageUrl: string, player: Pla
       });
       await page.close();
       const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
-      return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits, ...(seek ? { seek } : {}) };
+      return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits, waitsAt: timing.waits.map((x) => x.at), ...(seek ? { seek } : {}) };
     },
   };
 }
@@ -297,7 +299,10 @@ export function steadyState(samples: readonly PlaybackSample[], seconds: number)
 export function reportFigures(name: string, report: PlayerReport, seconds: number): SteadyState {
   const s = steadyState(report.samples, seconds);
   const pdt = s.pdtLag === null ? '' : `; wall clock − PDT at the playhead ${s.pdtLag.toFixed(2)} s`;
-  const waits = report.waits.length === 0 ? 'no stall' : `stalls ${JSON.stringify(report.waits.map(Math.round))} ms`;
-  console.log(`# ${name}: live latency ${s.latency.toFixed(2)} s over the last ${seconds} s (${s.minLatency.toFixed(2)}–${s.maxLatency.toFixed(2)})${pdt}; ${waits}; startup ${report.startupMs.toFixed(0)} ms`);
+  const waits = report.waits.length === 0 ? 'no stall' : `stalls ${report.waits.map((ms, i) => `${Math.round(ms)} ms at ${new Date(report.waitsAt[i]!).toISOString().slice(11, 23)}`).join(', ')}`;
+  const counts = new Map<string, number>();
+  for (const e of report.errors) counts.set(e.details, (counts.get(e.details) ?? 0) + 1);
+  const errors = counts.size === 0 ? '' : `; errors ${[...counts].map(([d, n]) => `${d} ×${n}`).join(', ')}`;
+  console.log(`# ${name}: live latency ${s.latency.toFixed(2)} s over the last ${seconds} s (${s.minLatency.toFixed(2)}–${s.maxLatency.toFixed(2)})${pdt}; ${waits}; startup ${report.startupMs.toFixed(0)} ms${errors}`);
   return s;
 }
