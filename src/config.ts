@@ -35,12 +35,12 @@ export const ConfigSchema = z
       .object({
         /** Segments start at the first keyframe at or after this many seconds. */
         targetDuration: between(1, 30, ' s').default(2),
-        /** LL-HLS parts are never longer than this. */
-        partTarget: between(0.1, 5, ' s').default(0.5),
+        /** LL-HLS parts are never longer than this; unset: the encoder's fragment duration + 25 ms (part-target.ts). */
+        partTarget: between(0.1, 5, ' s').optional(),
       })
       .strict()
       .prefault({})
-      .refine((s) => s.partTarget <= s.targetDuration, { message: 'partTarget must not exceed targetDuration', path: ['partTarget'] }),
+      .refine((s) => s.partTarget === undefined || s.partTarget <= s.targetDuration, { message: 'partTarget must not exceed targetDuration', path: ['partTarget'] }),
     hls: z
       .object({
         /** LL-HLS parts as their own URIs, or as byte ranges of their segment (one CDN object per segment). */
@@ -59,8 +59,8 @@ export const ConfigSchema = z
       .prefault({}),
     dash: z
       .object({
-        /** ServiceDescription Latency@target and suggestedPresentationDelay of the low-latency MPD. */
-        targetLatency: between(0.5, 30, ' s').default(2.5),
+        /** ServiceDescription Latency@target of the low-latency MPD (the $Number$ one). */
+        targetLatency: between(0.5, 30, ' s').default(0.8),
       })
       .strict()
       .prefault({}),

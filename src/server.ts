@@ -60,7 +60,7 @@ export function createOrigin(config: Config, deps: OriginDeps = {}): Origin {
   const streams = new StreamRegistry(
     {
       targetDuration: config.segment.targetDuration,
-      partTarget: config.segment.partTarget,
+      partTarget: config.segment.partTarget ?? null,
       windowSeconds: config.window.seconds,
       dvrSeconds: config.dvr.windowSeconds,
       maxTracksPerStream: config.limits.maxTracksPerStream,

@@ -11,7 +11,7 @@ import { XmlWriter, xsDateTime, xsDuration, type XmlAttributes } from './xml.js'
 
 export interface MpdOptions {
   readonly mode: AddressingMode;
-  /** ServiceDescription Latency@target and @suggestedPresentationDelay, seconds. */
+  /** ServiceDescription Latency@target of the low-latency MPD, seconds (the timeline MPD's is at least three segments). */
   readonly targetLatency: number;
   /** Where the UTCTiming elements point (the origin's /utc). */
   readonly utcUrl: string;
@@ -132,6 +132,8 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
   if (live.length === 0) return null;
   // availabilityTimeOffset = segment − chunk duration: segment N is requestable once its first chunk is.
   const ato = Math.max(0, Math.floor((d - maxChunk) * 1000) / 1000);
+  // Regular live DASH (complete segments only): at least three segments behind live.
+  const delay = Math.max(3 * d, options.targetLatency);
 
   const body: { period: DashPeriod; start: number; until: number; sets: { set: SetKey; reps: Rep[] }[] }[] = [];
   let presentationEnd = 0;
@@ -191,13 +193,16 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
         // "Media Segments SHALL NOT have a duration greater than MPD@maxSegmentDuration"
         ['maxSegmentDuration', xsDuration(Math.ceil(longest * 1000) / 1000)],
         ['minBufferTime', xsDuration(lowLatency ? Math.min(1, d) : d)],
-        // shaka-player takes its low-latency presentation delay from here, dash.js from ServiceDescription.
-        ['suggestedPresentationDelay', xsDuration(lowLatency ? options.targetLatency : Math.max(3 * d, options.targetLatency))],
+        // None in the low-latency MPD: shaka-player 5.2 in lowLatencyMode takes its presentation
+        // delay from here (dash_parser.js) and holds the ServiceDescription target on top of it
+        // (player.js, liveSync from serviceDescription), so any value here adds to the target; absent,
+        // it uses the target alone. dash.js 5 reads ServiceDescription first and ignores this.
+        ['suggestedPresentationDelay', lowLatency ? undefined : xsDuration(delay)],
       ];
   x.open('MPD', mpd);
   const reference = tracks.find((t) => t.producerReference);
   if (!isStatic) {
-    const target = Math.round(options.targetLatency * 1000);
+    const target = Math.round((lowLatency ? options.targetLatency : delay) * 1000);
     x.open('ServiceDescription', [['id', 0]]);
     // A catch-up view may lag by the whole DVR window: dash.js 5 seeks to live once behind by more
     // than Latency@max − @target (12 s without a @max), which would undo a viewer's seek back.
@@ -208,9 +213,11 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
       ['max', catchUp ? target + Math.round(stream.options.dvrSeconds * 1000) : target * 2],
       ['referenceId', lowLatency && reference ? 0 : undefined],
     ]);
+    // The rates the players' catch-up may use to hold the target (dash.js: a smooth curve inside
+    // them; shaka-player: max above target + 0.5 s, min below target − 0.5 s).
     x.leaf('PlaybackRate', [
-      ['min', 0.96],
-      ['max', 1.04],
+      ['min', 0.9],
+      ['max', 1.1],
     ]);
     x.close();
   }
@@ -240,7 +247,7 @@ export function renderMpd(stream: Stream, options: MpdOptions, view: ViewRequest
       if (lowLatency) x.leaf('SupplementalProperty', [['schemeIdUri', DVB_LL], ['value', true]]);
       writeInbandEventStream(x, stream, set.tracks);
       writeTextDescriptors(x, stream, set.kind, first);
-      for (const rep of reps) writeRepresentation(x, stream, rep, period, { numbered, lowLatency }, ato, reference === rep.track);
+      for (const rep of reps) writeRepresentation(x, stream, rep, period, { numbered, lowLatency, utcUrl: options.utcUrl }, ato, reference === rep.track);
       x.close();
     }
     x.close();
@@ -261,7 +268,7 @@ interface Rep {
   readonly timeline: SegmentTimeline | null;
 }
 
-function writeRepresentation(x: XmlWriter, stream: Stream, rep: Rep, period: DashPeriod, options: { numbered: boolean; lowLatency: boolean }, ato: number, isReference: boolean): void {
+function writeRepresentation(x: XmlWriter, stream: Stream, rep: Rep, period: DashPeriod, options: { numbered: boolean; lowLatency: boolean; utcUrl: string }, ato: number, isReference: boolean): void {
   const { track, segments, pto, timeline } = rep;
   const info = track.info;
   const rate = measureBitrate(track);
@@ -278,7 +285,7 @@ function writeRepresentation(x: XmlWriter, stream: Stream, rep: Rep, period: Das
   if (info.kind === 'audio' && info.channels) x.leaf('AudioChannelConfiguration', [['schemeIdUri', CHANNELS], ['value', info.channels]]);
   const prft = track.producerReference;
   if (options.lowLatency && prft) {
-    x.leaf('ProducerReferenceTime', [
+    x.open('ProducerReferenceTime', [
       ['id', isReference ? 0 : stableId(track.name)],
       ['inband', true],
       ['type', prft.flags === 24 ? 'captured' : 'encoder'],
@@ -286,6 +293,11 @@ function writeRepresentation(x: XmlWriter, stream: Stream, rep: Rep, period: Das
       // In this Representation's timescale (a muxed fragment's prft may refer to another track).
       ['presentationTime', (prft.timescale && prft.timescale !== info.timescale ? (prft.mediaTime * BigInt(info.timescale)) / BigInt(prft.timescale) : prft.mediaTime).toString()],
     ]);
+    // The UTCTiming child names the format of @wallClockTime (ISO/IEC 23009-1 5.12): without it
+    // shaka-player 5.2 reads @wallClockTime as an NTP integer, gets 1900 and reports a live
+    // latency of 126 years (dash_parser.js parseProducerReferenceTime_).
+    x.leaf('UTCTiming', [['schemeIdUri', 'urn:mpeg:dash:utc:http-iso:2014'], ['value', options.utcUrl]]);
+    x.close();
   }
   const ts = track.timescale;
   const initId = segments.find((s) => s.byteLength > 0)!.initId;

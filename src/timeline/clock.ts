@@ -12,6 +12,8 @@ export type ClockKind = 'epoch' | 'prft' | 'arrival';
 
 /** A media time on the stream timeline is within this of the arrival clock: the tfdt counts from 1970. */
 const EPOCH_TOLERANCE_S = 86_400;
+/** Largest distance between a prft's media time and its fragment's before the media time is not trusted. */
+const PRFT_MEDIA_TOLERANCE_S = 60;
 /** Largest gap between what the arrival clock and a prft say before the prft is not trusted. */
 export const PRFT_TRUST_MS = 30_000;
 /**
@@ -45,7 +47,10 @@ export function decideClock(first: { startSec: number; endSec: number; originSec
     return { kind: 'epoch', zeroMs: Number(first.originSec) * 1000 };
   }
   if (first.prft && Math.abs(first.prft.wallMs - first.arrivalMs) < PRFT_TRUST_MS) {
-    return { kind: 'prft', zeroMs: Math.round(first.prft.wallMs - first.prft.streamSec * 1000) };
+    // ffmpeg 5.1's DASH muxer may write the first fragment's prft with media_time AV_NOPTS_VALUE
+    // (2^63): a media time that far from the fragment's own is read as the fragment's start.
+    const prftSec = Math.abs(first.prft.streamSec - first.startSec) < PRFT_MEDIA_TOLERANCE_S ? first.prft.streamSec : first.startSec;
+    return { kind: 'prft', zeroMs: Math.round(first.prft.wallMs - prftSec * 1000) };
   }
   return { kind: 'arrival', zeroMs: Math.round(first.arrivalMs - first.endSec * 1000) };
 }

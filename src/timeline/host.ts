@@ -8,8 +8,8 @@ import type { SegmentStore } from './store.js';
 export interface TimelineOptions {
   /** Segment target duration in seconds: the slot a segment number stands for. */
   readonly targetDuration: number;
-  /** Part target duration in seconds: no part is longer. */
-  readonly partTarget: number;
+  /** Part target duration in seconds (no part is longer); null: from the encoder's fragment cadence. */
+  readonly partTarget: number | null;
   /** Seconds of media a playlist lists. */
   readonly windowSeconds: number;
   /** Seconds of media kept for catch-up (the DVR window; 0: none beyond the live window). */
@@ -55,7 +55,8 @@ export interface TrackHost {
   readonly grid: SegmentGrid;
   readonly store: SegmentStore;
   readonly ended: boolean;
-  decidePartTarget(sampleSeconds: number): number;
+  /** PART-TARGET in seconds, decided at the stream's first chunk (its duration and last sample's). */
+  decidePartTarget(chunkSeconds: number, lastSampleSeconds: number): number;
   maxJump(): number;
   maxSegmentDuration(): number;
   retentionSeconds(): number;

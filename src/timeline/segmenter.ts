@@ -1,7 +1,6 @@
 import type { IngestChunk } from '../isobmff/chunker.js';
 import { isSyncSample } from '../isobmff/fragment.js';
 import { joinAdjacent, runDuration, sliceRun, writeRunHeader, type SampleRun } from '../isobmff/sample-run.js';
-import { prftWallMs } from './clock.js';
 import type { Anchor, TrackHost, TrackView } from './host.js';
 import { Part, Segment, type Chunk, type Keyframe } from './segment.js';
 import type { SegmentIndex } from './segment-index.js';
@@ -50,7 +49,7 @@ export class Segmenter {
     const n = run.durations.length;
     const ts = this.track.timescale;
     const host = this.track.host;
-    const partTicks = host.decidePartTarget(run.durations[0]! / ts) * ts;
+    const partTicks = host.decidePartTarget(runDuration(chunk.run) / ts, chunk.run.durations[chunk.run.durations.length - 1]! / ts) * ts;
     const needsSync = this.track.kind === 'video';
     // Cut points know their byte offset and time: slicing n samples into k pieces costs O(n + k).
     let sliceStart = 0;
@@ -80,7 +79,7 @@ export class Segmenter {
         }
         const gridEnd = host.grid.last?.msn ?? -Infinity;
         const first = host.startMsnFor(this.track, t / ts, this.slotMsn(raw));
-        this.startSegment(first, t, chunk, t0, raw, d, first <= gridEnd);
+        this.startSegment(first, t, raw, d, first <= gridEnd);
       } else {
         if (needsSync && sync && i > sliceStart) cut(i);
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
@@ -88,7 +87,7 @@ export class Segmenter {
         if (msn > 0) {
           cut(i);
           this.closeSegment(false);
-          this.startSegment(msn, t, chunk, t0, raw, d, this.cutFollowedGrid);
+          this.startSegment(msn, t, raw, d, this.cutFollowedGrid);
         } else {
           const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
           if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
@@ -148,7 +147,7 @@ export class Segmenter {
     return 0;
   }
 
-  private startSegment(msn: number, t: number, chunk: IngestChunk, t0: number, raw: bigint, d: number, followsGrid: boolean): void {
+  private startSegment(msn: number, t: number, raw: bigint, d: number, followsGrid: boolean): void {
     const track = this.track;
     // A segment that follows a boundary another track set may start up to half a sample before
     // it: its slot is the boundary's. One that sets the boundary stands for the slot it starts in
@@ -163,26 +162,24 @@ export class Segmenter {
     if (disc) host.grid.markDiscontinuity(msn);
     // Gaps for the numbers the grid has between this track's last segment and this one.
     if (this.lastMsn !== null) for (let k = Math.max(this.lastMsn + 1, host.grid.first?.msn ?? msn); k < msn; k++) this.pushGap(k);
-    const seg = new Segment(msn, t, ts, track.initId, disc, this.wallClock(t, chunk, t0), storeKey(host.name, host.tag, track.name, msn));
+    const seg = new Segment(msn, t, ts, track.initId, disc, this.wallClock(t), storeKey(host.name, host.tag, track.name, msn));
     this.index.push(seg);
     this.open = seg;
     this.lastMsn = msn;
   }
 
   /**
-   * EXT-X-PROGRAM-DATE-TIME of a segment opening at `t`: from the prft that came with its first
-   * chunk when there is one (the encoder's own clock for that media, the same on every origin
-   * whenever it joined), else from the stream's clock.
+   * EXT-X-PROGRAM-DATE-TIME of a segment opening at `t`: the stream's clock (the encoder's prft,
+   * its epoch timeline, or the first arrival), one linear mapping of media time for every track.
+   * RFC 8216bis 6.2.4: Media Playlists "MUST contain EXT-X-PROGRAM-DATE-TIME tags with consistent
+   * mappings of date and time to media timestamps". A per-segment prft is not: ffmpeg 5.1 writes
+   * each output's prft when it writes the fragment, so audio reads ~20 ms later than video and
+   * each segment jitters by a few ms; hls.js 1.7.4 aligns the audio playlist to the video one by
+   * comparing the PDT of two different segments (alignMediaPlaylistByPDT), and a misalignment of
+   * a few ms stops its audio part loading at the next segment boundary (a stall, +1 s latency).
    */
-  private wallClock(t: number, chunk: IngestChunk, t0: number): number {
-    const ts = this.track.timescale;
-    const prft = chunk.prft;
-    const anchor = this.track.anchor;
-    if (prft && anchor) {
-      const prftSec = Number(prft.mediaTime) / (prft.timescale || ts) - Number(anchor.offsetTicks) / ts;
-      if (Math.abs(prftSec - t0 / ts) < 60) return prftWallMs(prft, prftSec, t / ts);
-    }
-    return this.track.host.wallClockMs(t / ts);
+  private wallClock(t: number): number {
+    return this.track.host.wallClockMs(t / this.track.timescale);
   }
 
   private pushGap(msn: number): void {

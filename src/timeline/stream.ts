@@ -6,6 +6,7 @@ import type { InbandEvent } from '../scte35/inband.js';
 import { decideClock, streamOrigin, streamTag, type ClockDecision } from './clock.js';
 import { SegmentGrid, type Boundary } from './grid.js';
 import type { Anchor, TimelineOptions, TrackHost, TrackView } from './host.js';
+import { partTargetFromChunk } from './part-target.js';
 import { PeriodTracker, type AddressingMode, type DashPeriod } from './periods.js';
 import type { Segment } from './segment.js';
 import { Signal } from './signal.js';
@@ -117,11 +118,16 @@ export class Stream implements TrackHost {
   }
 
   /**
-   * The part target: the configured one, the same for every track whatever arrives first (two
-   * origins that joined at different moments decide alike). Parts are whole samples, never longer.
+   * The part target, decided at the stream's first chunk and constant after: the configured one,
+   * else one chunk of the encoder's fragment cadence with headroom (part-target.ts), a property
+   * every full chunk of every track shows, so origins that joined at different moments decide
+   * alike. Parts are whole samples, never longer.
    */
-  decidePartTarget(_sampleSeconds: number): number {
-    this.partTarget ??= Math.round(this.options.partTarget * 1e5) / 1e5;
+  decidePartTarget(chunkSeconds: number, lastSampleSeconds: number): number {
+    if (this.partTarget === null) {
+      const configured = this.options.partTarget;
+      this.partTarget = configured !== null ? Math.round(configured * 1e5) / 1e5 : partTargetFromChunk(chunkSeconds, lastSampleSeconds, this.options.targetDuration);
+    }
     return this.partTarget;
   }
 
@@ -267,7 +273,7 @@ export class Stream implements TrackHost {
         ...(prft ? { prft: { wallMs: prft.wallClockMs, streamSec: Number(prft.mediaTime) / (prft.timescale || ts) - Number(origin) } } : {}),
         arrivalMs,
       });
-      const settings = `${this.options.targetDuration}|${this.options.partTarget}`;
+      const settings = `${this.options.targetDuration}|${this.options.partTarget ?? 'auto'}`;
       let tag = streamTag(this.name, settings, this.clock);
       for (let i = 1; this.tagTaken(tag); i++) tag = streamTag(this.name, `${settings}|${i}`, this.clock);
       this.tag = tag;

@@ -438,7 +438,7 @@ export class Track implements SegmenterTrack, TrackView {
         lead = true;
       }
       this.held.shift();
-      const run = this.kind === 'text' ? splitAtBoundaries(h.run, h.t0, ts, this.host.grid, this.host.decidePartTarget(h.run.durations[0]! / ts)) : h.run;
+      const run = this.kind === 'text' ? splitAtBoundaries(h.run, h.t0, ts, this.host.grid, this.host.decidePartTarget(runDuration(h.run) / ts, h.run.durations[h.run.durations.length - 1]! / ts)) : h.run;
       this.cutter.process(run, h.chunk, h.t0, h.arrivalMs, lead || (mode === 'decided' && !this.host.hasActiveVideo()));
       this.dirty = true;
     }

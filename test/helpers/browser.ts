@@ -53,6 +53,8 @@ export interface PlaybackSample {
   readonly latency: number | null;
   readonly buffered: number;
   readonly paused: boolean;
+  /** hls.js: wall clock minus the EXT-X-PROGRAM-DATE-TIME at the playhead (`playingDate`), seconds. */
+  readonly pdtLag: number | null;
 }
 
 export interface PlayerReport {
@@ -65,8 +67,10 @@ export interface PlayerReport {
   readonly failures: string[];
   /** Milliseconds from loading the source to the video element's first `playing`. */
   readonly startupMs: number;
-  /** Each `waiting` of the video element after its first `playing`: milliseconds until it played on. */
+  /** Each `waiting` of the video element after its first `playing`, outside a seek: milliseconds until it played on. */
   readonly waits: number[];
+  /** When each of `waits` began, Unix milliseconds (to tell one page's stall from every page's). */
+  readonly waitsAt: number[];
   /** With `seekBack`: the element's time before the seek and the time asked for. */
   readonly seek?: { readonly from: number; readonly to: number };
 }
@@ -87,6 +91,7 @@ interface HlsJs {
   loadSource(url: string): void;
   attachMedia(video: HTMLVideoElement): void;
   latency: number;
+  playingDate: Date | null;
 }
 interface ShakaPlayer {
   attach(video: HTMLVideoElement): Promise<void>;
@@ -112,26 +117,42 @@ interface PageGlobals {
   videojs: (video: HTMLVideoElement, options: object) => VideoJsPlayer;
   __errors: { fatal: boolean; details: string }[];
   __sample: () => PlaybackSample;
-  __timing: { loadedAt: number; playingAt: number | null; waits: { start: number; end: number | null }[] };
+  __timing: { loadedAt: number; playingAt: number | null; waits: { start: number; at: number; end: number | null }[] };
 }
 
 export type PlayerName = 'hls.js' | 'shaka' | 'dash.js' | 'video.js';
 
 const SCRIPT: Record<PlayerName, string> = { 'hls.js': '/hls.js', shaka: '/shaka.js', 'dash.js': '/dash.js', 'video.js': '/video.js' };
 
+export interface PlayOptions {
+  readonly lowLatency?: boolean;
+  readonly hlsConfig?: Record<string, unknown>;
+  readonly shakaConfig?: Record<string, unknown>;
+  /** After `afterSeconds` of play, seek the element back by `by` seconds (as from the player's controls). */
+  readonly seekBack?: { readonly afterSeconds: number; readonly by: number };
+}
+
+/** A player playing in its page: sample it, then close it with its report. */
+export interface Playing {
+  /** Samples the player once a second for `seconds`, closes the page and reports. */
+  finish(seconds: number): Promise<PlayerReport>;
+}
+
 /**
  * Opens a page of `pageUrl`, plays `src` in one player (default settings, or its low-latency
  * mode) until the video advances, samples it once a second for `seconds`, and reports what the
  * player said and every URL the page requested. dash.js errors are all reported as fatal.
  */
-export async function playInPage(
-  browser: Browser,
-  pageUrl: string,
-  player: PlayerName,
-  src: string,
-  seconds: number,
-  options: { lowLatency?: boolean; hlsConfig?: Record<string, unknown>; shakaConfig?: Record<string, unknown>; seekBack?: { afterSeconds: number; by: number } } = {},
-): Promise<PlayerReport> {
+export async function playInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, seconds: number, options: PlayOptions = {}): Promise<PlayerReport> {
+  return (await startInPage(browser, pageUrl, player, src, options)).finish(seconds);
+}
+
+/**
+ * Opens a page of `pageUrl` and plays `src` in one player until the video advances. Players
+ * started one after another (each once the previous one plays) share a browser without one's
+ * startup slowing another's: a player's live latency is mostly decided by its startup.
+ */
+export async function startInPage(browser: Browser, pageUrl: string, player: PlayerName, src: string, options: PlayOptions = {}): Promise<Playing> {
   const page = await browser.newPage();
   const requests: string[] = [];
   const serverErrors: string[] = [];
@@ -167,10 +188,11 @@ export async function playInPage(
       });
       video.addEventListener('timeupdate', () => on.resumed!());
       video.addEventListener('waiting', () => {
-        if (timing.playingAt !== null) timing.waits.push({ start: performance.now(), end: null });
+        // A seek the player asked for (a jump to its live point) is no stall.
+        if (timing.playingAt !== null && !video.seeking) timing.waits.push({ start: performance.now(), at: Date.now(), end: null });
       });
       // Member assignments only: tsx names functions assigned to variables with a __name helper the page lacks.
-      const read: { latency?: () => number | null } = {};
+      const read: { latency?: () => number | null; pdtLag?: () => number | null } = {};
       if (player === 'hls.js') {
         const hls = new w.Hls({ ...(lowLatency ? { lowLatencyMode: true } : {}), ...hlsConfig });
         hls.on(w.Hls.Events.ERROR, (_e, d) => errors.push({ fatal: d.fatal, details: d.error?.message ? `${d.details}: ${d.error.message}` : d.details }));
@@ -178,6 +200,7 @@ export async function playInPage(
         hls.attachMedia(video);
         void video.play();
         read.latency = () => hls.latency;
+        read.pdtLag = () => (hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null);
       } else if (player === 'shaka') {
         w.shaka.polyfill.installAll();
         const shaka = new w.shaka.Player();
@@ -207,6 +230,7 @@ export async function playInPage(
         latency: read.latency!(),
         buffered: video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0,
         paused: video.paused,
+        pdtLag: read.pdtLag ? read.pdtLag() : null,
       });
     },
     { player, src, lowLatency: options.lowLatency ?? false, hlsConfig: options.hlsConfig ?? {}, shakaConfig: options.shakaConfig ?? {} },
@@ -224,14 +248,18 @@ export async function playInPage(
     }, options.seekBack.by);
     await page.waitForFunction((to) => { const v = document.querySelector('video')!; return !v.seeking && v.currentTime > to + 0.5; }, seek.to, { timeout: 20_000 });
   }
-  const samples = await sample(page, seconds);
-  const { errors, timing, now } = await page.evaluate(() => {
-    const w = window as unknown as PageGlobals;
-    return { errors: w.__errors ?? [], timing: w.__timing, now: performance.now() };
-  });
-  await page.close();
-  const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
-  return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits, ...(seek ? { seek } : {}) };
+  return {
+    async finish(seconds) {
+      const samples = await sample(page, seconds);
+      const { errors, timing, now } = await page.evaluate(() => {
+        const w = window as unknown as PageGlobals;
+        return { errors: w.__errors ?? [], timing: w.__timing, now: performance.now() };
+      });
+      await page.close();
+      const waits = timing.waits.map((x) => (x.end ?? now) - x.start);
+      return { samples, errors, requests, serverErrors, failures, startupMs: (timing.playingAt ?? Infinity) - timing.loadedAt, waits, waitsAt: timing.waits.map((x) => x.at), ...(seek ? { seek } : {}) };
+    },
+  };
 }
 
 /** Prints the playback and the mean live latency of the last ten samples. */
@@ -247,4 +275,34 @@ export function assertPlayed(samples: readonly PlaybackSample[], seconds: number
   const advanced = samples.at(-1)!.currentTime - samples[0]!.currentTime;
   assert.ok(advanced >= seconds - 5, `playback advanced ${advanced.toFixed(1)} s in ${seconds} s`);
   for (let i = 5; i < samples.length; i++) assert.ok(samples[i]!.currentTime > samples[i - 5]!.currentTime, `time advances around sample ${i}`);
+}
+
+export interface SteadyState {
+  /** Mean of the player's own live latency figure over the window, seconds. */
+  readonly latency: number;
+  readonly minLatency: number;
+  readonly maxLatency: number;
+  /** Mean wall clock minus program date-time at the playhead (hls.js), seconds; null for other players. */
+  readonly pdtLag: number | null;
+}
+
+/** The player's figures over the last `seconds` samples (one a second). */
+export function steadyState(samples: readonly PlaybackSample[], seconds: number): SteadyState {
+  const tail = samples.slice(-seconds);
+  const latencies = tail.map((s) => s.latency).filter((x): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0);
+  const lags = tail.map((s) => s.pdtLag).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+  return { latency: mean(latencies), minLatency: Math.min(...latencies), maxLatency: Math.max(...latencies), pdtLag: lags.length > 0 ? mean(lags) : null };
+}
+
+/** Prints a player's figures over the steady state (the last `seconds` samples) and returns them. */
+export function reportFigures(name: string, report: PlayerReport, seconds: number): SteadyState {
+  const s = steadyState(report.samples, seconds);
+  const pdt = s.pdtLag === null ? '' : `; wall clock − PDT at the playhead ${s.pdtLag.toFixed(2)} s`;
+  const waits = report.waits.length === 0 ? 'no stall' : `stalls ${report.waits.map((ms, i) => `${Math.round(ms)} ms at ${new Date(report.waitsAt[i]!).toISOString().slice(11, 23)}`).join(', ')}`;
+  const counts = new Map<string, number>();
+  for (const e of report.errors) counts.set(e.details, (counts.get(e.details) ?? 0) + 1);
+  const errors = counts.size === 0 ? '' : `; errors ${[...counts].map(([d, n]) => `${d} ×${n}`).join(', ')}`;
+  console.log(`# ${name}: live latency ${s.latency.toFixed(2)} s over the last ${seconds} s (${s.minLatency.toFixed(2)}–${s.maxLatency.toFixed(2)})${pdt}; ${waits}; startup ${report.startupMs.toFixed(0)} ms${errors}`);
+  return s;
 }

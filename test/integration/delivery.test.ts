@@ -209,7 +209,13 @@ describe('an encoder killed mid-stream', () => {
     const url = `${o.playback}/live/kill/av-v1/index.m3u8`;
     const pl = parseMedia(await getText(url));
     const earlier = await Promise.all(pl.segments.filter((s) => s.uri).map(async (s) => ({ uri: s.uri, body: (await get(`${o.playback}/live/kill/av-v1/${s.uri}`)).body })));
-    const growing = timedGet(`${o.playback}/live/kill/av-v1/${stream.tag}/${lastListed(pl).msn + 1}.m4s`);
+    // Early in a segment, so that it is still growing when the encoder dies 700 ms later.
+    const video = stream.tracks.get('av-v1')!;
+    const open = await waitFor('a segment less than 0.5 s in', async () => {
+      const seg = video.openSegment;
+      return seg && seg.endTime - seg.startTime < seg.timescale / 2 ? seg.msn : undefined;
+    }, 5000, 20);
+    const growing = timedGet(`${o.playback}/live/kill/av-v1/${stream.tag}/${open}.m4s`);
     await sleep(700);
     push.kill('SIGKILL');
     const r = await growing;

@@ -195,7 +195,9 @@ describe('connections that hurt (origin in its own process)', () => {
   });
 
   it('SIGTERM under 500 held requests: every one answered with the playlist, the growing reader cut, exit 0 within the grace', async () => {
-    const o = await startChildOrigin({ args: ['--shutdown-grace', '2000'] });
+    // 0.5 s parts: the 20 pushed fragments (4 s) leave segment 2 in production with a part to come
+    // (0.215 s parts, one per 200 ms fragment, would end it exactly and hint segment 3).
+    const o = await startChildOrigin({ args: ['--shutdown-grace', '2000', '--part-duration', '0.5'] });
     cleanup.push(() => o.stop());
     const upload = push(o.ingest, 'PUT', '/live/term/v.mp4', Buffer.concat([v360.init, ...v360.fragments.slice(0, 20)]), {}, { open: true });
     cleanup.push(() => upload.destroy());

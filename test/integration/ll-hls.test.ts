@@ -20,7 +20,8 @@ interface Live {
 
 async function live(partAddressing: 'uri' | 'byterange' = 'uri', stream = 'll'): Promise<Live> {
   const clock = { h: undefined as Harness | undefined };
-  const o = await startOrigin({ hls: { partAddressing } }, () => clock.h!.nowMs);
+  // A configured part target (the fixtures' 200 ms chunks would give 0.215 s): the timings below cut 0.5 s parts.
+  const o = await startOrigin({ hls: { partAddressing }, segment: { partTarget: 0.5 } }, () => clock.h!.nowMs);
   const h = (clock.h = new Harness({}, o.origin.streams));
   const feeder = new LiveFeeder(h, stream, ladder);
   return { o, h, feeder, base: `${o.playback}/live/${stream}`, tag: () => o.origin.streams.get(stream)!.tag };

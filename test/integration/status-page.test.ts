@@ -178,7 +178,7 @@ describe('status page', () => {
     assert.equal(cam.ingest.connected, true);
     assert.ok(cam.window && cam.window.lastMsn >= cam.window.firstMsn + 1 && Date.parse(cam.window.end) > Date.parse(cam.window.start));
     assert.equal(cam.dvr, null);
-    assert.deepEqual(cam.durations, { targetDuration: 2, segment: 2, partTarget: 0.5 }, '2 s segments of the 1 s GOP; the configured part target');
+    assert.deepEqual(cam.durations, { targetDuration: 2, segment: 2, partTarget: 0.215 }, '2 s segments of the 1 s GOP; a part per 200 ms chunk of the encoder');
     assert.equal(cam.urls.page, '/watch/cam');
     for (const url of [cam.urls.llHls, cam.urls.lHls, cam.urls.ts!, cam.urls.dash, cam.urls.dashTimeline, cam.urls.hesp]) {
       assert.equal((await get(o.playback + url)).status, 200, url);
@@ -215,7 +215,7 @@ describe('status page', () => {
     assert.match(rows[1]![2]!, /^mp4a\.40\./);
     const facts = await page.textContent('section[data-stream="cam"] dl.facts');
     assert.match(facts!, /receiving · last chunk \d+\.\d s ago/);
-    assert.match(facts!, /segments 2 s \(target 2 s\) · parts 0\.5 s/);
+    assert.match(facts!, /segments 2 s \(target 2 s\) · parts 0\.215 s/);
     assert.match(facts!, /#\d+–#\d+ · /);
     assert.match(facts!, /\d+ held requests? · /);
     const manifests = await page.$$eval('section[data-stream="demo"] a[data-manifest]', (as) => as.map((a) => a.getAttribute('href')));

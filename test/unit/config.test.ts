@@ -26,8 +26,9 @@ describe('config', () => {
     const c = parseConfig({});
     assert.deepEqual(c.playback, { host: '0.0.0.0', port: 8080 });
     assert.deepEqual(c.ingest, { host: '127.0.0.1', port: 8081, idleTimeoutMs: 10_000 });
-    assert.deepEqual(c.segment, { targetDuration: 2, partTarget: 0.5 });
+    assert.deepEqual(c.segment, { targetDuration: 2 }, 'the part target comes from the encoder\'s fragments unless configured');
     assert.equal(c.window.seconds, 120);
+    assert.equal(c.dash.targetLatency, 0.8);
     assert.deepEqual(c.limits, { maxStreams: 100, maxTracksPerStream: 16, maxBoxSizeBytes: 32 << 20 });
     assert.equal(c.log.level, 'info');
     assert.deepEqual(c.demo, { enabled: true, stream: 'demo' });

@@ -133,11 +133,11 @@ describe('MPD (low latency, $Number$)', () => {
     }
   });
 
-  it('carries ServiceDescription latency and playback rates, a matching suggestedPresentationDelay and the DVB low-latency property', () => {
+  it('carries ServiceDescription latency and playback rates, no suggestedPresentationDelay (shaka-player would add it to the target) and the DVB low-latency property', () => {
     const sd = mpd.ServiceDescription as Node;
     assert.deepEqual(sd.Latency, { target: '2500', min: '1875', max: '5000' });
-    assert.deepEqual(sd.PlaybackRate, { min: '0.96', max: '1.04' });
-    assert.equal(mpd.suggestedPresentationDelay, 'PT2.5S');
+    assert.deepEqual(sd.PlaybackRate, { min: '0.9', max: '1.1' });
+    assert.equal(mpd.suggestedPresentationDelay, undefined);
     for (const set of sets(periods(mpd)[0]!)) {
       assert.ok((set.SupplementalProperty as Node[]).some((p) => p.schemeIdUri === 'urn:dvb:dash:lowlatency:critical:2019' && p.value === 'true'));
     }
@@ -159,6 +159,11 @@ describe('MPD (low latency, $Number$)', () => {
     assert.equal((sd.Latency as Node).referenceId, '0');
     const prts = sets(periods(withPrft)[0]!).flatMap(reps).map((r) => r.ProducerReferenceTime as Node);
     assert.ok(prts.every((p) => p && p.inband === 'true' && p.type === 'captured'));
+    // The format of @wallClockTime (xs:dateTime), which shaka-player reads as NTP without it.
+    for (const p of prts) {
+      assert.deepEqual([p.UTCTiming].flat().map((u) => (u as Node).schemeIdUri), ['urn:mpeg:dash:utc:http-iso:2014']);
+      assert.ok(!Number.isNaN(Date.parse(p.wallClockTime as string)));
+    }
     assert.equal(prts.filter((p) => p.id === '0').length, 1);
     assert.ok(!('ProducerReferenceTime' in reps(sets(periods(mpd)[0]!)[0]!)[0]!), 'no PRT without prft');
   });
@@ -214,6 +219,14 @@ describe('MPD (?mode=timeline)', () => {
         assert.equal(Number(tpl.startNumber), complete[0]!.msn);
       }
     }
+  });
+
+  it('asks for three segments of delay, in suggestedPresentationDelay and in the ServiceDescription target alike', () => {
+    const h = new Harness();
+    feed(h, 's', ladder);
+    const mpd = render(h.registry.get('s')!, TIMELINE);
+    assert.equal(mpd.suggestedPresentationDelay, 'PT6S');
+    assert.equal((mpd.ServiceDescription as Node).Latency && ((mpd.ServiceDescription as Node).Latency as Node).target, '6000');
   });
 });
 

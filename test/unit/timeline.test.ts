@@ -196,6 +196,28 @@ describe('timeline: parts', () => {
   });
 });
 
+describe('timeline: the part target from the encoder\'s chunks', () => {
+  it('without a configured one, makes each 200 ms chunk one part (0.215 s), whichever track comes first', () => {
+    for (const order of [LADDER, [...LADDER].reverse()]) {
+      const h = new Harness({ partTarget: null });
+      feed(h, 's', loadTracks(order));
+      const stream = h.registry.get('s')!;
+      assert.equal(stream.partTarget, 0.215);
+      for (const t of stream.tracks.values()) {
+        for (const s of complete(t)) {
+          // Every part ends where an ingest chunk (200 ms of video, 10 AAC frames) ends, or at the segment's end.
+          for (const [i, p] of s.parts.entries()) {
+            const sec = p.duration / t.timescale;
+            assert.ok(sec <= 0.215 + 1e-9, `${t.name} ${s.msn}.${i} lasts ${sec}`);
+            const edgeOfSegment = i === 0 || i === s.parts.length - 1;
+            if (!edgeOfSegment) assert.ok(Math.abs(sec - (t.kind === 'video' ? 0.2 : 10240 / 48000)) < 1e-9, `${t.name} ${s.msn}.${i} is one chunk (${sec})`);
+          }
+        }
+      }
+    }
+  });
+});
+
 describe('timeline: init changes', () => {
   it('gives a changed CMAF header a new id and opens the next segment with a discontinuity', () => {
     const h = new Harness();
