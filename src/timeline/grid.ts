@@ -5,12 +5,15 @@ export interface Boundary {
   readonly time: number;
   /** The segments that open at this boundary follow a discontinuity (in any track). */
   readonly discontinuity: boolean;
+  /** Segments that SCTE-35 splice points added since the last jump: MSNs run this far ahead of the slots. */
+  readonly spliceShift: number;
 }
 
 interface MutableBoundary {
   readonly msn: number;
   readonly time: number;
   discontinuity: boolean;
+  readonly spliceShift: number;
 }
 
 /** The stream's segment grid: consecutive MSNs with their start times, decided once. */
@@ -57,11 +60,11 @@ export class SegmentGrid {
     return n;
   }
 
-  add(msn: number, time: number, discontinuity: boolean): Boundary {
+  add(msn: number, time: number, discontinuity: boolean, spliceShift = this.last?.spliceShift ?? 0): Boundary {
     const last = this.last;
     if (last && msn !== last.msn + 1) throw new Error(`grid: MSN ${msn} does not follow ${last.msn}`);
     if (last && time < last.time) throw new Error(`grid: boundary ${msn} at ${time}s precedes ${last.msn} at ${last.time}s`);
-    const b = { msn, time, discontinuity };
+    const b = { msn, time, discontinuity, spliceShift };
     this.list.push(b);
     return b;
   }

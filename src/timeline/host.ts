@@ -67,7 +67,8 @@ export interface TrackHost {
   /** Segment number of raw media time `raw` (ticks) under an anchor. */
   msnAt(anchor: Anchor, raw: bigint, timescale: number): number;
   startMsnFor(track: TrackView, time: number, slotMsn: number): number;
-  proposeBoundary(msn: number, time: number, discontinuity: boolean): Boundary;
+  /** `spliceShift`: that of the boundary (carried from the previous one when not given). */
+  proposeBoundary(msn: number, time: number, discontinuity: boolean, spliceShift?: number): Boundary;
   /** Wall clock (Unix ms) of a stream time. */
   wallClockMs(streamSec: number): number;
   hasActiveVideo(): boolean;

@@ -35,9 +35,6 @@ export class Segmenter {
   /** A segment was completed, or a gap added, since the last look. */
   listChanged = false;
   /** Slot (as an MSN) of raw media time where the open segment starts (its first sample's middle). */
-  private openSlot = 0;
-  /** Whether the last cut segmentCut decided follows a boundary already in the grid. */
-  private cutFollowedGrid = false;
 
   constructor(
     private readonly track: SegmenterTrack,
@@ -77,9 +74,7 @@ export class Segmenter {
           sliceByte = byte;
           continue;
         }
-        const gridEnd = host.grid.last?.msn ?? -Infinity;
-        const first = host.startMsnFor(this.track, t / ts, this.slotMsn(raw));
-        this.startSegment(first, t, raw, d, first <= gridEnd);
+        this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t);
       } else {
         if (needsSync && sync && i > sliceStart) cut(i);
         const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
@@ -87,7 +82,7 @@ export class Segmenter {
         if (msn > 0) {
           cut(i);
           this.closeSegment(false);
-          this.startSegment(msn, t, raw, d, this.cutFollowedGrid);
+          this.startSegment(msn, t);
         } else {
           const partSoFar = (this.openPart ? this.openPart.duration : 0) + (t - sliceT);
           if (partSoFar > 0 && partSoFar + d > partTicks + EPS * ts) {
@@ -124,35 +119,33 @@ export class Segmenter {
     const next = grid.get(open.msn + 1);
     if (this.track.kind === 'video' && !sync && !forced) return 0;
     if (next) {
-      this.cutFollowedGrid = true;
       if (tSec >= next.time - d / ts / 2 || forced) return Math.max(open.msn + 1, grid.containing(tSec, d / ts / 2)?.msn ?? 0);
       return 0;
     }
-    this.cutFollowedGrid = false;
     if (!mayLead && !forced) return 0;
     const slot = this.slotMsn(raw);
     // A SCTE-35 splice point since the segment began (half a sample after its start: one at its
     // start is its own): a segment starts at this sync sample, so an ad replaces whole segments.
     // A function of the media and the cues, like the slots.
     const splice = sync && host.cueSplitsWithin((open.startTime + d / 2) / ts, tSec + d / ts / 2);
-    // A new slot since the segment's own start (after a splice, numbers run one ahead of slots).
-    if (this.jumpPending || forced || slot > this.openSlot || splice) {
+    // A slot after the open segment's (numbers run ahead of the slots by the splice points since
+    // the last jump, a count every track reads from the grid, so followers agree).
+    const shift = grid.get(open.msn)?.spliceShift ?? 0;
+    const newSlot = slot > open.msn - shift;
+    if (this.jumpPending || forced || newSlot || splice) {
       const disc = this.jumpPending;
       // Media that continues takes the next number (a GOP longer than the slot skips none);
       // after a jump the slot's own number, with gaps for the slots that had no media.
       const msn = this.jumpPending ? Math.max(open.msn + 1, slot) : open.msn + 1;
+      const nextShift = this.jumpPending ? 0 : splice && !newSlot && !forced ? shift + 1 : shift;
       this.jumpPending = false;
-      return host.proposeBoundary(msn, tSec, disc).msn;
+      return host.proposeBoundary(msn, tSec, disc, nextShift).msn;
     }
     return 0;
   }
 
-  private startSegment(msn: number, t: number, raw: bigint, d: number, followsGrid: boolean): void {
+  private startSegment(msn: number, t: number): void {
     const track = this.track;
-    // A segment that follows a boundary another track set may start up to half a sample before
-    // it: its slot is the boundary's. One that sets the boundary stands for the slot it starts in
-    // (so does a keyframe just before a slot's start, on every origin whenever it joined).
-    this.openSlot = this.slotMsn(followsGrid ? raw + BigInt(Math.ceil(d / 2)) : raw);
     const host = track.host;
     const ts = track.timescale;
     const boundary = host.grid.get(msn);

@@ -419,7 +419,7 @@ export class Stream implements TrackHost {
    * media skipped get boundaries of their own at their slot starts (every track lists them as
    * gaps). A track whose media lies behind the grid cannot move a boundary back: it is clamped.
    */
-  proposeBoundary(msn: number, time: number, discontinuity: boolean): Boundary {
+  proposeBoundary(msn: number, time: number, discontinuity: boolean, spliceShift?: number): Boundary {
     const existing = this.grid.get(msn);
     if (existing) return existing;
     let last = this.grid.last;
@@ -430,7 +430,7 @@ export class Stream implements TrackHost {
     while (last && last.msn + 1 < msn) last = this.grid.add(last.msn + 1, Math.min(time, Math.max(last.time, this.slotStart(last.msn + 1))), false);
     const disc = discontinuity || this.restartBoundaryPending;
     this.restartBoundaryPending = false;
-    return this.grid.add(msn, time, disc);
+    return this.grid.add(msn, time, disc, spliceShift);
   }
 
   segmentCompleted(track: TrackView, segment: Segment): void {
