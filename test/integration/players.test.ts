@@ -17,13 +17,12 @@ const MAX_LATENCY = 1.2;
 const MAX_LATENCY_DASHJS = 1.0;
 /**
  * hls.js 1.7.4 (lowLatencyMode, maxLiveSyncPlaybackRate 1: it never catches up) stays at
- * PART-HOLD-BACK (0.645 s, the spec's minimum) plus its startup: 1.20 s when it plays alone here,
- * 1.17–1.64 s beside three other players and ffmpeg on two cores. Issue 17 asks 1.2 s (and a PDT
- * lag of 1.5 s); this bound is what this test can hold, not the goal.
+ * PART-HOLD-BACK (0.645 s, the spec's minimum) plus its startup: 0.85–1.05 s here when the suite
+ * runs alone, more when other work shares the two cores.
  */
-const MAX_LATENCY_HLSJS = 1.7;
+const MAX_LATENCY_HLSJS = 1.2;
 /** hls.js: wall clock minus EXT-X-PROGRAM-DATE-TIME at the playhead, PDT from the encoder's prft. */
-const MAX_PDT_LAG = 2.0;
+const MAX_PDT_LAG = 1.5;
 /** video.js, the audio-only and the B-frame streams must play (their latency is reported), after the four. */
 const EXTRA_SECONDS = 30;
 /** `PLAYERS_CONFIG='{"segment":{"partTarget":0.5}}'` runs the players on another configuration (the per-lever figures of issue 17). */
