@@ -47,35 +47,10 @@ function runWrk(url: string, connections: number, seconds: number, script?: stri
   });
 }
 
-async function runUndici(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections, pipelining: 1 });
-  const latencies: number[] = [];
-  let bytes = 0;
-  let errors = 0;
-  const end = performance.now() + seconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const r = await pool.request({ path: u.pathname + u.search, method: 'GET' });
-        for await (const c of r.body) bytes += (c as Buffer).length;
-        if (r.statusCode >= 400) errors++;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - t0);
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: connections }, worker));
-  const elapsed = (performance.now() - t0) / 1000;
-  await pool.close();
-  return { tool: 'undici', requestsPerSecond: latencies.length / elapsed, bytesPerSecond: bytes / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors };
-}
-
 export function load(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  return has('wrk') ? runWrk(url, connections, seconds) : runUndici(url, connections, seconds);
+  if (has('wrk')) return runWrk(url, connections, seconds);
+  const u = new URL(url);
+  return runUndici(u.origin, [u.pathname + u.search], connections, seconds, false);
 }
 
 /**
@@ -95,6 +70,11 @@ export async function loadPaths(origin: string, paths: readonly string[], connec
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  return runUndici(origin, paths, connections, seconds, once);
+}
+
+/** undici connections, each taking the next path in turn, for `seconds` (or each path once). */
+async function runUndici(origin: string, paths: readonly string[], connections: number, seconds: number, once: boolean): Promise<LoadResult> {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const latencies: number[] = [];
   let bytes = 0;

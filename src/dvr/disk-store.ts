@@ -1,11 +1,12 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
-import { mkdir, open, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, open, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { OriginError } from '../errors.js';
 import type { Segment } from '../timeline/segment.js';
 import type { SegmentStore, StoreKey } from '../timeline/store.js';
-import { decodeIndex, encodeRecord, FLAG_DISCONTINUITY, FLAG_GAP, FLAG_INDEPENDENT, FLAG_TRUNCATED, RECORD_SIZE, type IndexRecord } from './record.js';
+import { append, pad, readFully, safeList, scanTrackDir, writeAtomic } from './files.js';
+import { encodeRecord, FLAG_DISCONTINUITY, FLAG_GAP, FLAG_INDEPENDENT, FLAG_TRUNCATED, RECORD_SIZE, type IndexRecord } from './record.js';
 
 export interface DiskStoreOptions {
   /** The data folder: one folder per stream instance (`{stream}/{tag}/`), one per track in it. */
@@ -71,8 +72,6 @@ export interface RestoredStream {
   readonly state: unknown;
   readonly tracks: RestoredTrack[];
 }
-
-const pad = (n: number): string => String(n).padStart(8, '0');
 
 /**
  * The DVR store: complete segments appended to per-track media files in the data folder, each
@@ -336,36 +335,12 @@ export class DiskSegmentStore implements SegmentStore {
           const tdir = join(dir, track);
           if (!statSync(tdir).isDirectory()) continue;
           const t = this.filesOf({ stream, tag, track });
-          const inits = new Map<string, Buffer>();
+          const { inits, files } = scanTrackDir(tdir);
           const records: IndexRecord[] = [];
-          const numbers = readdirSync(tdir)
-            .map((n) => /^(\d{8})\.idx$/.exec(n)?.[1])
-            .filter((n): n is string => n !== undefined)
-            .map(Number)
-            .sort((a, b) => a - b);
-          for (const name of readdirSync(tdir)) {
-            const m = /^init-([0-9a-f]+)\.mp4$/.exec(name);
-            if (m) inits.set(m[1]!, readFileSync(join(tdir, name)));
-          }
-          for (const number of numbers) {
-            const path = join(tdir, pad(number));
-            const idx = readFileSync(`${path}.idx`);
-            const { records: rs, validBytes } = decodeIndex(idx);
-            if (validBytes < idx.length) truncateSync(`${path}.idx`, validBytes);
-            let end = 0;
-            for (const r of rs) end = Math.max(end, r.offset + r.size);
-            let size = 0;
-            try {
-              size = statSync(`${path}.cmf`).size;
-            } catch {
-              size = 0;
-            }
-            if (size > end) truncateSync(`${path}.cmf`, end);
-            const file: RollFile = { number, path, size: Math.min(size, end), live: 0, firstPdt: Infinity, lastMsn: 0, deleted: false };
+          for (const scanned of files) {
+            const file: RollFile = { number: scanned.number, path: scanned.path, size: scanned.size, live: 0, firstPdt: Infinity, lastMsn: 0, deleted: false };
             t.files.push(file);
-            for (const r of rs) {
-              // A record whose bytes are not all there was written before its media: dropped.
-              if (r.size > 0 && r.offset + r.size > size) break;
+            for (const r of scanned.records) {
               records.push(r);
               file.live++;
               file.lastMsn = r.msn;
@@ -408,51 +383,8 @@ export class DiskSegmentStore implements SegmentStore {
   forget(stream: string, tag: string): void {
     for (const [id, t] of this.tracks) if (t.stream === stream && t.tag === tag) this.tracks.delete(id);
   }
-
-  /** Segment flags of a restored record. */
-  static flags(r: IndexRecord): { gap: boolean; discontinuity: boolean; truncated: boolean; independent: boolean } {
-    return { gap: (r.flags & FLAG_GAP) !== 0, discontinuity: (r.flags & FLAG_DISCONTINUITY) !== 0, truncated: (r.flags & FLAG_TRUNCATED) !== 0, independent: (r.flags & FLAG_INDEPENDENT) !== 0 };
-  }
-}
-
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
 }
 
 function gone(key: StoreKey): OriginError {
   return new OriginError('GONE', `segment ${key.msn} of '${key.track}' has left the DVR window`);
-}
-
-/** Fills `out[from, to)` from the file at `position + from`. */
-async function readFully(handle: FileHandle, out: Buffer, from: number, to: number, position: number, id: string): Promise<void> {
-  let done = from;
-  while (done < to) {
-    const { bytesRead } = await handle.read(out, done, to - done, position + done);
-    if (bytesRead === 0) throw new Error(`segment ${id}: the media file ends early`);
-    done += bytesRead;
-  }
-}
-
-/** Appends at `position` (or at the end with −1) through a handle opened for this write. */
-async function append(path: string, bytes: Buffer, position: number): Promise<void> {
-  const h = await open(path, position < 0 ? 'a' : position === 0 ? 'w' : 'r+');
-  try {
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await h.write(bytes, done, bytes.length - done, position < 0 ? null : position + done);
-      done += bytesWritten;
-    }
-  } finally {
-    await h.close();
-  }
-}
-
-async function writeAtomic(path: string, bytes: Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
 }

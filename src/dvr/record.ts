@@ -95,3 +95,8 @@ export function decodeIndex(buf: Buffer): { records: IndexRecord[]; validBytes: 
   }
   return { records, validBytes: at };
 }
+
+/** Segment flags of a record. */
+export function recordFlags(r: IndexRecord): { gap: boolean; discontinuity: boolean; truncated: boolean; independent: boolean } {
+  return { gap: (r.flags & FLAG_GAP) !== 0, discontinuity: (r.flags & FLAG_DISCONTINUITY) !== 0, truncated: (r.flags & FLAG_TRUNCATED) !== 0, independent: (r.flags & FLAG_INDEPENDENT) !== 0 };
+}

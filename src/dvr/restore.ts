@@ -3,10 +3,10 @@ import { parseInitFile } from '../isobmff/init.js';
 import type { StreamRegistry } from '../timeline/registry.js';
 import { Segment } from '../timeline/segment.js';
 import { storeKey } from '../timeline/store.js';
-import type { SavedStream } from '../timeline/stream.js';
-import type { InitRecord } from '../timeline/track.js';
-import { DiskSegmentStore, type RestoredStream, type RestoredTrack } from './disk-store.js';
-import { FLAG_GAP, type IndexRecord } from './record.js';
+import type { SavedStream } from '../timeline/stream-time.js';
+import type { InitRecord } from '../timeline/track-records.js';
+import type { DiskSegmentStore, RestoredStream, RestoredTrack } from './disk-store.js';
+import { FLAG_GAP, recordFlags, type IndexRecord } from './record.js';
 
 const period = z.object({ id: z.string(), startMsn: z.number(), start: z.number(), continues: z.string().nullable() });
 const prft = z.object({ referenceTrackId: z.number(), flags: z.number(), wallClockMs: z.number(), mediaTime: z.string().regex(/^\d+$/), timescale: z.number() });
@@ -148,7 +148,7 @@ function segmentsOf(r: RestoredStream, t: RestoredTrack, inits: ReadonlyMap<stri
 }
 
 function segmentOf(rec: IndexRecord): Parameters<typeof Segment.stored>[0] {
-  const f = DiskSegmentStore.flags(rec);
+  const f = recordFlags(rec);
   return { ...rec, gap: f.gap || rec.size === 0, discontinuity: f.discontinuity, independent: f.independent, truncated: f.truncated };
 }
 

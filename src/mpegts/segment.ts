@@ -1,4 +1,5 @@
-import type { InitRecord, Track } from '../timeline/track.js';
+import type { InitRecord } from '../timeline/track-records.js';
+import type { Track } from '../timeline/track.js';
 import type { Chunk, Segment, SegmentBytes } from '../timeline/segment.js';
 import { adtsTemplate } from './adts.js';
 import { parseAvcC, type AvcConfig } from './avc.js';

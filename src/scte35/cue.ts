@@ -1,3 +1,4 @@
+import type { InbandEvent } from './inband.js';
 import { parseSpliceInfo, type SpliceInfo } from './splice.js';
 
 /** SCTE 214-3 / DASH-IF Live Media Ingest: a splice_info_section in an emsg message_data. */
@@ -79,6 +80,20 @@ export class CueList {
     while (i > 0 && this.list[i - 1]!.time > cue.time) i--;
     this.list.splice(i, 0, cue);
     return true;
+  }
+
+  /**
+   * SCTE-35 emsg of one of a track's chunks at their media time (`offsetSeconds`: the track's
+   * anchor on the stream timeline); whether anything changed (a new cue, or a first for the track).
+   */
+  addInband(track: string, offsetSeconds: number, events: readonly InbandEvent[]): boolean {
+    let changed = !this.inbandTracks.has(track);
+    this.inbandTracks.add(track);
+    for (const e of events) {
+      const cue = cueOf(e.info, Number(e.presentationTime) / e.timescale - offsetSeconds, e.id, 'inband');
+      if (cue && this.add(cue)) changed = true;
+    }
+    return changed;
   }
 
   /** Cues with `from − tolerance <= time < to − tolerance`: those a segment `[from, to)` carries. */

@@ -1,3 +1,5 @@
+import type { Segment } from './segment.js';
+
 /** A segment start shared by every track of a stream: same MSN, same time range. */
 export interface Boundary {
   readonly msn: number;
@@ -79,5 +81,25 @@ export class SegmentGrid {
 
   get size(): number {
     return this.list.length;
+  }
+
+  /**
+   * Boundaries from restored segment records (a DVR restart): each MSN at its earliest start over
+   * the tracks, a discontinuity where any track had one; a number no track kept (its records were
+   * evicted) where the previous one ends.
+   */
+  rebuild(segments: readonly Segment[], targetDuration: number): void {
+    const boundaries = new Map<number, { time: number; discontinuity: boolean }>();
+    for (const seg of segments) {
+      const b = boundaries.get(seg.msn);
+      const time = seg.startTime / seg.timescale;
+      boundaries.set(seg.msn, { time: b ? Math.min(b.time, time) : time, discontinuity: (b?.discontinuity ?? false) || seg.discontinuity });
+    }
+    let last: Boundary | undefined;
+    for (const msn of [...boundaries.keys()].sort((a, b) => a - b)) {
+      const b = boundaries.get(msn)!;
+      while (last && last.msn + 1 < msn) last = this.add(last.msn + 1, Math.min(b.time, last.time + targetDuration), false);
+      last = this.add(msn, Math.max(b.time, last?.time ?? b.time), b.discontinuity);
+    }
   }
 }

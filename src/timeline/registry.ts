@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import { OriginError } from '../errors.js';
 import { Signal } from './signal.js';
 import { MemorySegmentStore, type SegmentStore } from './store.js';
-import { Stream, type StreamWarning, type TimelineOptions } from './stream.js';
+import type { StreamWarning } from './stream-time.js';
+import { Stream, type TimelineOptions } from './stream.js';
 
 export interface RegistryOptions extends TimelineOptions {
   readonly maxStreams: number;

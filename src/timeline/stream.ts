@@ -1,50 +1,22 @@
 import type { ProducerReferenceTime } from '../isobmff/chunker.js';
 import { OriginError } from '../errors.js';
 import type { InitSegment, TrackInfo } from '../isobmff/init.js';
-import { CueList, cueOf, type Cue, type SavedCue } from '../scte35/cue.js';
+import { CueList, type Cue } from '../scte35/cue.js';
 import type { InbandEvent } from '../scte35/inband.js';
-import { decideClock, streamOrigin, streamTag, type ClockDecision } from './clock.js';
+import { decideClock, streamOrigin, streamTag } from './clock.js';
 import { SegmentGrid, type Boundary } from './grid.js';
 import type { Anchor, TimelineOptions, TrackHost, TrackView } from './host.js';
-import { partTargetFromChunk } from './part-target.js';
 import { PeriodTracker, type AddressingMode, type DashPeriod } from './periods.js';
 import type { Segment } from './segment.js';
 import { Signal } from './signal.js';
 import type { SegmentStore } from './store.js';
-import { Track, type SavedTrack } from './track.js';
+import type { SavedTrack } from './track-records.js';
+import { Track } from './track.js';
+import { StreamTime, type SavedStream, type StreamWarning } from './stream-time.js';
 
 export type { TimelineOptions } from './host.js';
 
-export interface StreamWarning {
-  readonly stream: string;
-  readonly track?: string;
-  readonly message: string;
-}
-
-/** What a DVR keeps of a stream besides its segments (`state.json`): a restart decides nothing anew. */
-export interface SavedStream {
-  readonly version: 1;
-  readonly name: string;
-  readonly tag: string;
-  readonly clock: ClockDecision;
-  readonly origin: string;
-  readonly epoch: Epoch;
-  readonly targetDuration: number | null;
-  readonly partTarget: number | null;
-  readonly nominalSegmentDuration: number | null;
-  readonly periods: Record<AddressingMode, readonly DashPeriod[]>;
-  readonly tracks: Record<string, SavedTrack>;
-  /** SCTE-35 cues within the retained window (absent in states saved before cues existed). */
-  readonly cues?: { readonly cues: readonly SavedCue[]; readonly inbandTracks: readonly string[] };
-}
-
-/** How raw media time maps onto the stream timeline since the last encoder restart. */
-export interface Epoch {
-  /** Added to the slot index of raw media time (0 until an encoder restart). */
-  readonly msnShift: number;
-  /** Stream time = raw seconds + shiftSec (−origin until an encoder restart). */
-  readonly shiftSec: number;
-}
+const KIND_ORDER: Record<Track['kind'], number> = { video: 0, audio: 1, text: 2 };
 
 /**
  * The timeline of one live stream: its tracks, the segment grid they share (MSN ↔ time), the
@@ -52,9 +24,7 @@ export interface Epoch {
  * the instance tag are functions of the media and the configuration: two origins fed the same
  * bytes publish the same ones.
  */
-const KIND_ORDER: Record<Track['kind'], number> = { video: 0, audio: 1, text: 2 };
-
-export class Stream implements TrackHost {
+export class Stream extends StreamTime implements TrackHost {
   readonly tracks = new Map<string, Track>();
   readonly grid = new SegmentGrid();
   /** Emitted when any track changed (master playlist, rendition reports). */
@@ -64,33 +34,27 @@ export class Stream implements TrackHost {
   /** SCTE-35 ad markers on this stream's timeline, from emsg boxes and the cue API. */
   readonly cues = new CueList();
   version = 0;
-  /** EXT-X-TARGETDURATION, decided when the first segment completes and constant after. */
-  targetDuration: number | null = null;
-  /** EXT-X-PART-INF:PART-TARGET in seconds, decided at the first sample and constant after. */
-  partTarget: number | null = null;
   /** The segment cadence in seconds: the target, or the encoder's longer GOP. */
   nominalSegmentDuration: number | null = null;
   ended = false;
   endedAtMs = 0;
   /** The instance tag in media URLs: decided with the clock, at the first media. */
   tag = '';
-  clock: ClockDecision | null = null;
-  /** Whole seconds subtracted from raw media time (a multiple of 2^20 s). */
-  origin: bigint | null = null;
-  private epoch: Epoch = { msnShift: 0, shiftSec: 0 };
   private restartBoundaryPending = false;
   private readonly periodTrackers: Record<AddressingMode, PeriodTracker> = { number: new PeriodTracker('number'), timeline: new PeriodTracker('timeline') };
 
   constructor(
-    readonly name: string,
-    readonly options: TimelineOptions,
+    name: string,
+    options: TimelineOptions,
     readonly store: SegmentStore,
     readonly createdAtMs: number,
     private readonly now: () => number,
     private readonly warn: (w: StreamWarning) => void = () => {},
     /** Whether another instance of this stream used a tag (the registry remembers recent ones). */
     private readonly tagTaken: (tag: string) => boolean = () => false,
-  ) {}
+  ) {
+    super(name, options);
+  }
 
   addTrack(name: string, info: TrackInfo, initBytes: Buffer): Track {
     const existing = this.tracks.get(name);
@@ -115,41 +79,6 @@ export class Stream implements TrackHost {
       const h = (b.info.height ?? 0) - (a.info.height ?? 0);
       return h !== 0 ? h : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
     });
-  }
-
-  /**
-   * The part target, decided at the stream's first chunk and constant after: the configured one,
-   * else one chunk of the encoder's fragment cadence with headroom (part-target.ts), a property
-   * every full chunk of every track shows, so origins that joined at different moments decide
-   * alike. Parts are whole samples, never longer.
-   */
-  decidePartTarget(chunkSeconds: number, lastSampleSeconds: number): number {
-    if (this.partTarget === null) {
-      const configured = this.options.partTarget;
-      this.partTarget = configured !== null ? Math.round(configured * 1e5) / 1e5 : partTargetFromChunk(chunkSeconds, lastSampleSeconds, this.options.targetDuration);
-    }
-    return this.partTarget;
-  }
-
-  /** Largest timestamp jump (seconds) still treated as continuous. */
-  maxJump(): number {
-    return Math.max(1, this.options.targetDuration);
-  }
-
-  /** Longest segment allowed: EXTINF rounded to the nearest integer MUST NOT exceed TARGETDURATION. */
-  maxSegmentDuration(): number {
-    if (this.targetDuration !== null) return this.targetDuration + 0.5 - 0.001;
-    return Math.max(3 * this.options.targetDuration, 6);
-  }
-
-  /** Seconds of media kept: the live (or DVR) window plus the time clients may still fetch it. */
-  retentionSeconds(): number {
-    return Math.max(this.options.windowSeconds, this.options.dvrSeconds) + 2 * (this.targetDuration ?? Math.ceil(this.options.targetDuration));
-  }
-
-  /** Seconds of media kept in memory with their part records: the live window and its grace. */
-  liveRetentionSeconds(): number {
-    return this.options.windowSeconds + 2 * (this.targetDuration ?? Math.ceil(this.options.targetDuration));
   }
 
   /** What a restart needs to serve the DVR under the same URLs and go on (a store that persists). */
@@ -188,22 +117,7 @@ export class Stream implements TrackHost {
     this.partTarget = saved.partTarget;
     this.nominalSegmentDuration = saved.nominalSegmentDuration;
     if (saved.cues) this.cues.restore(saved.cues);
-    const boundaries = new Map<number, { time: number; discontinuity: boolean }>();
-    for (const t of this.tracks.values()) {
-      for (const seg of t.segments()) {
-        const b = boundaries.get(seg.msn);
-        const time = seg.startTime / seg.timescale;
-        boundaries.set(seg.msn, { time: b ? Math.min(b.time, time) : time, discontinuity: (b?.discontinuity ?? false) || seg.discontinuity });
-      }
-    }
-    const msns = [...boundaries.keys()].sort((a, b) => a - b);
-    let last: Boundary | undefined;
-    for (const msn of msns) {
-      const b = boundaries.get(msn)!;
-      // A number no track kept (its records were evicted): its boundary where the previous one ends.
-      while (last && last.msn + 1 < msn) last = this.grid.add(last.msn + 1, Math.min(b.time, last.time + this.options.targetDuration), false);
-      last = this.grid.add(msn, Math.max(b.time, last?.time ?? b.time), b.discontinuity);
-    }
+    this.grid.rebuild([...this.tracks.values()].flatMap((t) => t.segments()), this.options.targetDuration);
     this.periodTrackers.number.adopt(saved.periods.number);
     this.periodTrackers.timeline.adopt(saved.periods.timeline);
     this.updatePeriods();
@@ -216,40 +130,6 @@ export class Stream implements TrackHost {
     this.ended = false;
     this.endedAtMs = 0;
     this.touch();
-  }
-
-  /** MSN of stream time 0 in the first epoch: where the first Period starts, whatever happened since. */
-  get zeroMsn(): number {
-    return Math.floor(Number(this.origin ?? 0n) / this.options.targetDuration + 1e-9) + 1;
-  }
-
-  /** The target in whole milliseconds: the slot of raw media time one segment number stands for. */
-  private get slotMs(): bigint {
-    return BigInt(Math.round(this.options.targetDuration * 1000));
-  }
-
-  msnAt(anchor: Anchor, raw: bigint, timescale: number): number {
-    return Number((raw * 1000n) / (this.slotMs * BigInt(timescale))) + anchor.msnShift + 1;
-  }
-
-  /** Stream time where the slot of segment `msn` starts, in the current epoch. */
-  private slotStart(msn: number): number {
-    return (msn - 1 - this.epoch.msnShift) * this.options.targetDuration + this.epoch.shiftSec;
-  }
-
-  /** Stream time where the slot of segment `msn` ends (the next slot starts), in the current epoch. */
-  slotEnd(msn: number): number {
-    return this.slotStart(msn + 1);
-  }
-
-  /** The segment number whose slot holds stream time `t`, in the current epoch (the first Period starts at stream time 0). */
-  msnAtTime(t: number): number {
-    return Math.floor((t - this.epoch.shiftSec) / this.options.targetDuration + 1e-9) + 1 + this.epoch.msnShift;
-  }
-
-  private anchorOf(e: Epoch, timescale: number, discontinuity: boolean): Anchor {
-    const offset = BigInt(Math.round(-e.shiftSec * timescale));
-    return { offsetTicks: offset, msnShift: e.msnShift, discontinuity };
   }
 
   /**
@@ -312,11 +192,6 @@ export class Stream implements TrackHost {
     return this.anchorOf(this.epoch, ts, true);
   }
 
-  /** Stream seconds minus the encoder's media seconds in the current epoch (−origin until an encoder restart). */
-  get mediaShiftSeconds(): number {
-    return this.epoch.shiftSec;
-  }
-
   /** A splice point inside `(from, to]` (stream seconds): the segmenter starts a segment there. */
   cueSplitsWithin(from: number, to: number): boolean {
     return this.cues.splitsWithin(from, to);
@@ -326,13 +201,7 @@ export class Stream implements TrackHost {
   inbandEvents(track: TrackView, offsetTicks: bigint, events: readonly InbandEvent[], errors: readonly string[]): void {
     for (const message of errors) this.warn({ stream: this.name, track: track.name, message });
     if (events.length === 0) return;
-    let changed = !this.cues.inbandTracks.has(track.name);
-    this.cues.inbandTracks.add(track.name);
-    const offset = Number(offsetTicks) / track.timescale;
-    for (const e of events) {
-      const cue = cueOf(e.info, Number(e.presentationTime) / e.timescale - offset, e.id, 'inband');
-      if (cue && this.cues.add(cue)) changed = true;
-    }
+    const changed = this.cues.addInband(track.name, Number(offsetTicks) / track.timescale, events);
     if (changed) this.cuesChanged();
   }
 
@@ -352,16 +221,6 @@ export class Stream implements TrackHost {
     this.persist();
     this.touch();
     for (const t of this.tracks.values()) t.emitChanged();
-  }
-
-  /** Wall clock (Unix ms) of stream time 0: the MPD's availabilityStartTime. Null before media. */
-  get availabilityStartTimeMs(): number | null {
-    return this.clock ? this.clock.zeroMs : null;
-  }
-
-  /** Wall clock (Unix ms) of a time on the stream timeline. */
-  wallClockMs(streamSec: number): number {
-    return this.clock ? Math.round(this.clock.zeroMs + streamSec * 1000) : 0;
   }
 
   /** Newest ingested media time over all tracks, in seconds. */

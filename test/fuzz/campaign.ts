@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
+import { resolvePath } from '../helpers/hls.js';
 import { loadCorpus, retime, type CorpusFile } from './corpus.js';
 import { MUTATORS, MUTATOR_NAMES, Rng } from './mutate.js';
 
@@ -244,7 +245,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         if (p.status !== 200) continue;
         const dir = playlistPath.slice(0, playlistPath.lastIndexOf('/') + 1);
         const listed = uris(p.text);
-        for (let i = 0; i < 3 && listed.length > 0; i++) await get(resolve(dir, rng.pick(listed)), stream);
+        for (let i = 0; i < 3 && listed.length > 0; i++) await get(resolvePath(dir, rng.pick(listed)), stream);
       }
     }
   };
@@ -284,16 +285,6 @@ function uris(text: string): string[] {
   return out;
 }
 
-function resolve(dir: string, uri: string): string {
-  if (uri.startsWith('/')) return uri;
-  const parts = (dir + uri).split('/');
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === '..') out.pop();
-    else if (p !== '.') out.push(p);
-  }
-  return out.join('/');
-}
 
 /** Writes the bodies a failing stream received (oldest first) as a replayable regression case. */
 function dumpFailure(dir: string, seed: number, failure: Failure, sent: readonly Sent[]): void {

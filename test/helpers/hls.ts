@@ -64,3 +64,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export function resolve(base: string, uri: string): string {
   return new URL(uri, base).toString();
 }
+
+/** Resolves a URI against a base path (`/live/s/v1/`): the path and query it names. */
+export function resolvePath(dir: string, uri: string): string {
+  const u = new URL(uri, `http://origin${dir}`);
+  return u.pathname + u.search;
+}

@@ -37,8 +37,10 @@ export async function startIngestTee(origins: readonly string[]): Promise<Ingest
           u.on('error', (e) => resolve({ status: 502, body: String(e) }));
         }),
     );
+    // When each copy's last write reached the socket.
+    const flushed = upstream.map(() => Promise.resolve());
     req.on('data', (d: Buffer) => {
-      for (const u of upstream) u.write(d);
+      upstream.forEach((u, i) => (flushed[i] = new Promise<void>((resolve) => u.write(d, () => resolve()))));
     });
     req.on('end', () => {
       for (const u of upstream) u.end();
@@ -47,9 +49,10 @@ export async function startIngestTee(origins: readonly string[]): Promise<Ingest
         res.end(a.body);
       });
     });
-    // The encoder's connection died mid-body: so do the copies (the origins see the same cut).
+    // The encoder's connection died mid-body: so do the copies, once each has sent every byte the
+    // encoder sent (the origins see the same cut, not whatever one socket had flushed).
     req.on('aborted', () => {
-      for (const u of upstream) u.destroy();
+      upstream.forEach((u, i) => void flushed[i]!.then(() => u.destroy()));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

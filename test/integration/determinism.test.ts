@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { AAC, ffmpeg, LIVE_SOURCE, X264 } from '../helpers/ffmpeg.js';
-import { get, sleep, waitFor } from '../helpers/hls.js';
+import { get, resolvePath, sleep, waitFor } from '../helpers/hls.js';
 import { startIngestTee } from '../helpers/ingest-tee.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startChildOrigin } from '../helpers/child-origin.js';
@@ -46,16 +46,6 @@ function urisOf(playlist: string): string[] {
   return out;
 }
 
-function resolve(dir: string, uri: string): string {
-  const parts = (dir + uri).split('/');
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === '..') out.pop();
-    else if (p !== '.') out.push(p);
-  }
-  return out.join('/');
-}
-
 /** The same path from both origins: the bodies must be identical (and so the statuses). */
 async function same(a: TestOrigin, b: TestOrigin, path: string, seen: Set<string>): Promise<string> {
   const [x, y] = await Promise.all([get(a.playback + path), get(b.playback + path)]);
@@ -98,7 +88,7 @@ for (const [shape, args] of Object.entries(SHAPES)) {
             blocking++;
             const dir = path.slice(0, path.lastIndexOf('/') + 1);
             const listed = urisOf(text).filter((u) => !u.startsWith('../'));
-            for (const u of listed.slice(-4)) await same(a, b, resolve(dir, u), seen);
+            for (const u of listed.slice(-4)) await same(a, b, resolvePath(dir, u), seen);
           }
         }
         assert.equal(await push.exited, 0, push.stderr());
@@ -113,7 +103,7 @@ for (const [shape, args] of Object.entries(SHAPES)) {
             const path = `/live/same/${uri}`;
             const playlist = await same(a, b, path, seen);
             const dir = path.slice(0, path.lastIndexOf('/') + 1);
-            for (const u of urisOf(playlist).filter((x) => !x.startsWith('../'))) await same(a, b, resolve(dir, u), seen);
+            for (const u of urisOf(playlist).filter((x) => !x.startsWith('../'))) await same(a, b, resolvePath(dir, u), seen);
           }
         }
         for (const m of ['manifest.mpd', 'manifest.mpd?mode=timeline', 'hesp.json']) await same(a, b, `/live/same/${m}`, seen);
