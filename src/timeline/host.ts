@@ -55,6 +55,8 @@ export interface TrackHost {
   readonly grid: SegmentGrid;
   readonly store: SegmentStore;
   readonly ended: boolean;
+  /** EXT-X-TARGETDURATION, once the stream's first complete segment decided it. */
+  readonly targetDuration: number | null;
   /** PART-TARGET in seconds, decided at the stream's first chunk (its duration and last sample's). */
   decidePartTarget(chunkSeconds: number, lastSampleSeconds: number): number;
   maxJump(): number;

@@ -64,6 +64,18 @@ export class Segmenter {
       const d = run.durations[i]!;
       const sync = isSyncSample(run.flags[i]!);
       const raw = run.baseMediaDecodeTime + BigInt(t - t0);
+      // A sample before the end of the segment in production (media that went back in time, in
+      // a way the track did not take for a resend or a restart) is dropped: time never runs back
+      // inside a segment, and no EXTINF is negative.
+      if (this.open && t < this.open.endTime - d / 2) {
+        this.droppedSamples++;
+        t += d;
+        byte += run.sizes[i]!;
+        sliceStart = i + 1;
+        sliceT = t;
+        sliceByte = byte;
+        continue;
+      }
       if (!this.open) {
         if (needsSync && !sync) {
           this.droppedSamples++;
@@ -75,9 +87,18 @@ export class Segmenter {
           continue;
         }
         this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t);
+      } else if (needsSync && !sync && i === 0 && Math.abs(t - this.open.endTime) > host.maxJump() * ts) {
+        // A run that does not continue the segment in production (its media jumped, or restarted
+        // elsewhere on the timeline) and cannot start a segment here (not a sync sample): the
+        // segment ends with its own media, never spanning the jump, and the track starts again
+        // at its next sync sample.
+        this.closeSegment(false);
+        i--;
+        continue;
       } else {
         if (needsSync && sync && i > sliceStart) cut(i);
-        const segSoFar = this.open.endTime - this.open.startTime + (t - sliceT);
+        // From the segment's start to this sample's: a gap in the media counts (EXTINF spans it).
+        const segSoFar = Math.max(t, this.open.endTime + (t - sliceT)) - this.open.startTime;
         const msn = this.segmentCut(t, d, sync, segSoFar, mayLead, raw);
         if (msn > 0) {
           cut(i);
@@ -182,9 +203,10 @@ export class Segmenter {
     const next = grid.get(msn + 1);
     if (!b || !next) return;
     const ts = this.track.timescale;
-    // Before a discontinuity the media resumes wherever it does: the gap keeps to one slot (an
-    // EXTINF "MUST be less than or equal to the target duration" once rounded), the rest is the jump.
-    const end = next.discontinuity ? Math.min(next.time, b.time + host.options.targetDuration) : next.time;
+    // The gap keeps to one slot (an EXTINF "MUST be less than or equal to the target duration"
+    // once rounded): before a discontinuity the media resumes wherever it does, and boundaries
+    // further apart than a slot (media that jumped further than the window) are a jump too.
+    const end = Math.min(next.time, b.time + (host.targetDuration === null ? host.options.targetDuration : host.maxSegmentDuration()));
     const gap = Segment.gap(msn, Math.round(b.time * ts), Math.round((end - b.time) * ts), ts, this.track.initId, host.wallClockMs(b.time), storeKey(host.name, host.tag, this.track.name, msn));
     this.index.push(gap);
     host.store.put(gap, null);

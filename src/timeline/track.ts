@@ -139,6 +139,11 @@ export class Track extends TrackRecords implements SegmenterTrack, TrackView {
     let run = chunk.run;
     const n = run.durations.length;
     if (n === 0) return 'empty';
+    // A sample longer than a segment may last would make an EXTINF above the target duration.
+    if (this.kind !== 'text') {
+      const longest = this.host.maxSegmentDuration() * this.timescale;
+      for (let i = 0; i < n; i++) if (run.durations[i]! > longest) throw malformed(`a sample of ${(run.durations[i]! / this.timescale).toFixed(3)} s, longer than a segment of this stream may last`);
+    }
     // Decided before the first segment is listed, so the multivariant playlist never changes its mind.
     if (this.kind === 'video' && (this.index.size === 0 || (this.index.size === 1 && this.cutter.open !== null))) {
       scanCaptions(run, this.info.nalLengthSize ?? 4, this.info.sampleEntry.startsWith('h'), this.captions);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { resolvePath } from '../helpers/hls.js';
 import { loadCorpus, retime, type CorpusFile } from './corpus.js';
 import { MUTATORS, MUTATOR_NAMES, Rng } from './mutate.js';
+import { durationProblem } from './replay.js';
 
 export interface CampaignOptions {
   readonly seed: number;
@@ -19,10 +20,14 @@ export interface CampaignOptions {
   /** Where the bodies behind a failure are written (steps.json + bodies), if anywhere. */
   readonly failureDir?: string;
   readonly progress?: (done: number, result: CampaignResult) => void;
+  /** Stops sending after this many failures (a frozen origin would otherwise cost 5 s a body). */
+  readonly maxFailures?: number;
+  /** Bodies of each stream kept for a failure's dump (40 by default). */
+  readonly historyLength?: number;
 }
 
 export interface Failure {
-  readonly kind: 'ingest-5xx' | 'playback-5xx' | 'hang' | 'transport';
+  readonly kind: 'ingest-5xx' | 'playback-5xx' | 'hang' | 'transport' | 'durations';
   readonly what: string;
   readonly status: number;
   readonly ms: number;
@@ -38,6 +43,8 @@ export interface CampaignResult {
   readonly playback: Record<string, number>;
   playbackRequests: number;
   slowestMs: number;
+  /** The slowest ingest answer: a body is answered as soon as it has been read. */
+  slowestIngestMs: number;
   /** Answers that took more than 1 s (a growing segment of a fuzzed stream may; a machine under load does). */
   slow: number;
   slowest: string;
@@ -68,17 +75,27 @@ const SLOW_MS = 1000;
 const HANG_MS = 5000;
 
 /**
+ * How long a GET of an object a media playlist lists may take: a TS segment waits for its audio,
+ * and a request for the next segment is held, up to three target durations (then 404); a growing
+ * segment streams until it completes. Past that (and 2 s of a loaded machine) it hangs.
+ */
+function heldLimitMs(targetSeconds: number): number {
+  return Math.max(HANG_MS, 3 * targetSeconds * 1000 + 2000);
+}
+
+/**
  * A seeded mutation campaign against a running origin: real fixture fragments, retimed so each
  * (stream, track) looks like a live encoder, mutated by 0–3 operators, pushed over chunked PUTs
  * (some cut mid-body), with playback sweeps of the fuzzed streams in between. Every ingest and
- * playback answer is classified; a 5xx or a request with no answer in 5 s (a hang) is a
+ * playback answer is classified; a 5xx, an ingest body with no answer in 5 s or a GET past its
+ * limit (a hang, heldLimitMs), or a media playlist whose durations are wrong is a
  * failure (a request over 1 s is counted), and the bodies that led to it are written to `failureDir`.
  */
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const corpus = loadCorpus();
   const rng = new Rng(options.seed);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency + 4 });
-  const result: CampaignResult = { bodies: 0, ingest: {}, ingestStatus: {}, playback: {}, playbackRequests: 0, slowestMs: 0, slowest: '', slow: 0, failures: [], mutations: {} };
+  const result: CampaignResult = { bodies: 0, ingest: {}, ingestStatus: {}, playback: {}, playbackRequests: 0, slowestMs: 0, slowestIngestMs: 0, slowest: '', slow: 0, failures: [], mutations: {} };
   const keys = new Map<string, KeyState>();
   const history = new Map<string, Sent[]>();
   const bump = (map: Record<string, number>, key: string): void => {
@@ -152,7 +169,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     new Promise((resolve) => {
       const list = history.get(body.stream) ?? [];
       list.push({ index, path: body.path, bytes: body.bytes, dropAt: body.dropAt });
-      if (list.length > 40) list.shift();
+      if (list.length > (options.historyLength ?? 40)) list.shift();
       history.set(body.stream, list);
       const started = performance.now();
       let settled = false;
@@ -176,6 +193,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
           bump(result.ingest, `${Math.floor(status / 100)}xx`);
           bump(result.ingestStatus, String(status));
           timed(`PUT ${body.path}`, ms);
+          result.slowestIngestMs = Math.max(result.slowestIngestMs, ms);
           if (status >= 500) fail({ kind: 'ingest-5xx', what: `PUT ${body.path}`, status, ms, body: index }, body.stream);
           else if (ms > SLOW_MS) result.slow++;
           settle();
@@ -204,7 +222,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       } else req.end();
     });
 
-  const get = async (path: string, stream: string): Promise<{ status: number; text: string }> => {
+  const get = async (path: string, stream: string, limitMs = HANG_MS): Promise<{ status: number; text: string }> => {
     const started = performance.now();
     const out = await new Promise<{ status: number; text: string }>((resolve) => {
       const req = request(options.playback + path, { agent }, (res) => {
@@ -216,7 +234,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       const timer = setTimeout(() => {
         req.destroy();
         resolve({ status: -1, text: '' });
-      }, HANG_MS);
+      }, limitMs);
       req.on('close', () => clearTimeout(timer));
       req.on('error', () => resolve({ status: -2, text: '' }));
       req.end();
@@ -243,17 +261,21 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         const playlistPath = base + uri;
         const p = await get(playlistPath, stream);
         if (p.status !== 200) continue;
+        const problem = durationProblem(p.text);
+        if (problem) fail({ kind: 'durations', what: `GET ${playlistPath}: ${problem}`, status: p.status, ms: 0 }, stream);
         const dir = playlistPath.slice(0, playlistPath.lastIndexOf('/') + 1);
         const listed = uris(p.text);
-        for (let i = 0; i < 3 && listed.length > 0; i++) await get(resolvePath(dir, rng.pick(listed)), stream);
+        const target = Number(/^#EXT-X-TARGETDURATION:(\d+)/m.exec(p.text)?.[1] ?? 0);
+        for (let i = 0; i < 3 && listed.length > 0; i++) await get(resolvePath(dir, rng.pick(listed)), stream, heldLimitMs(target));
       }
     }
   };
 
   let next = 0;
   let sinceCheck = 0;
+  const maxFailures = options.maxFailures ?? 10;
   const worker = async (): Promise<void> => {
-    while (next < options.bodies) {
+    while (next < options.bodies && result.failures.length < maxFailures) {
       const index = next++;
       const body = makeBody();
       await sendBody(index, body);
@@ -266,7 +288,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
-  for (let i = 0; i < options.streams; i++) await sweep(`fz${i}`);
+  for (let i = 0; i < options.streams && result.failures.length < maxFailures; i++) await sweep(`fz${i}`);
   agent.destroy();
   return result;
 }
@@ -284,7 +306,6 @@ function uris(text: string): string[] {
   }
   return out;
 }
-
 
 /** Writes the bodies a failing stream received (oldest first) as a replayable regression case. */
 function dumpFailure(dir: string, seed: number, failure: Failure, sent: readonly Sent[]): void {

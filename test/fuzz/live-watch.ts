@@ -10,7 +10,7 @@ export interface LiveSummary {
   readonly lastMsn: number;
   readonly blockingReloads: number;
   readonly tsSegments: number;
-  /** Answers that were not 200 (status or 'cut' for a body cut short), with their URL. */
+  /** Answers that were not 200 (status, 'cut' for a body cut short, 'timeout' after 20 s), with their URL. */
   readonly bad: string[];
 }
 
@@ -27,8 +27,13 @@ export function watchLive(playback: string, stream: string, track: string): Live
   let blockingReloads = 0;
   let tsSegments = 0;
   const bad: string[] = [];
-  const get = (url: string): Promise<{ status: number | 'cut'; text: string }> =>
+  const get = (url: string): Promise<{ status: number | 'cut' | 'timeout'; text: string }> =>
     new Promise((resolve) => {
+      // A held answer comes within three target durations, a held segment within two of its own.
+      const timer = setTimeout(() => {
+        req.destroy();
+        resolve({ status: 'timeout', text: '' });
+      }, 20_000);
       const req = request(url, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
@@ -36,6 +41,7 @@ export function watchLive(playback: string, stream: string, track: string): Live
         res.on('aborted', () => resolve({ status: 'cut', text: '' }));
       });
       req.on('error', () => resolve({ status: 'cut', text: '' }));
+      req.on('close', () => clearTimeout(timer));
       req.end();
     });
   const loop = (async () => {

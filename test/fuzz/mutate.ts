@@ -153,10 +153,10 @@ export const MUTATORS: Record<string, Mutator> = {
     for (const trun of boxesOf(out, ['trun'])) {
       const t = trunLayout(out, trun);
       if (!(t.flags & 0x100)) continue;
-      for (let i = 0; i < t.count; i++) {
-        const at = t.samplesAt + i * t.stride;
-        if (at + 4 <= trun.end) out.writeUInt32BE(value, at);
-      }
+      // The entries the box holds, whatever count it declares (a mutated 0xffffffff would cost seconds).
+      const room = trun.end - t.samplesAt - 4;
+      const entries = room < 0 ? 0 : Math.min(t.count, Math.floor(room / t.stride) + 1);
+      for (let i = 0; i < entries; i++) out.writeUInt32BE(value, t.samplesAt + i * t.stride);
     }
     for (const tfhd of boxesOf(out, ['tfhd'])) {
       const flags = out.readUInt32BE(tfhd.payload) & 0xffffff;

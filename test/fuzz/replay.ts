@@ -21,6 +21,24 @@ export function readCase(folder: string): { steps: Step[]; bodies: Buffer[] } {
   return { steps, bodies: steps.map((s) => readFileSync(join(folder, s.body))) };
 }
 
+/**
+ * The longest EXT-X-TARGETDURATION the ingest's checks allow: a first segment cut at 6 s before
+ * one more sample of at most 10 s (src/isobmff/validate.ts), with rounding. A segment that spans
+ * a timestamp jump lasts hours and keeps a junk stream for twice that.
+ */
+export const MAX_TARGET_S = 17;
+
+/** What is wrong with a media playlist's durations: a target beyond MAX_TARGET_S, or an EXTINF that rounds above the target or is negative. */
+export function durationProblem(playlist: string): string | null {
+  const target = Number(/^#EXT-X-TARGETDURATION:(\d+)/m.exec(playlist)?.[1] ?? 0);
+  if (target > MAX_TARGET_S) return `EXT-X-TARGETDURATION ${target}`;
+  for (const m of playlist.matchAll(/^#EXTINF:([-\d.]+)/gm)) {
+    const d = Number(m[1]);
+    if (!(d >= 0) || Math.round(d) > target) return `EXTINF ${m[1]} with EXT-X-TARGETDURATION ${target}`;
+  }
+  return null;
+}
+
 /** Sends the steps one after the other (each waits for its answer), then GETs every manifest of the streams they touched. */
 export async function replay(ingest: string, playback: string, steps: readonly Step[], bodies: readonly Buffer[]): Promise<ReplayOutcome> {
   const agent = new Agent({ keepAlive: false });
@@ -31,8 +49,15 @@ export async function replay(ingest: string, playback: string, steps: readonly S
   for (const stream of streams) {
     for (const manifest of ['master.m3u8', 'master-lhls.m3u8', 'master-ts.m3u8', 'manifest.mpd', 'manifest.mpd?mode=timeline', 'hesp.json']) {
       const url = `${playback}/live/${stream}/${manifest}`;
-      const status = await get(agent, url);
+      const { status, text } = await get(agent, url);
       if (status >= 500 || status < 0) playbackFailures.push(`${url} → ${status}`);
+      if (status !== 200 || !manifest.startsWith('master')) continue;
+      for (const uri of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
+        const media = await get(agent, new URL(uri, url).href);
+        const problem = media.status === 200 ? durationProblem(media.text) : null;
+        if (media.status >= 500 || media.status < 0) playbackFailures.push(`${uri} → ${media.status}`);
+        else if (problem) playbackFailures.push(`${uri}: ${problem}`);
+      }
     }
   }
   agent.destroy();
@@ -70,17 +95,18 @@ function put(agent: Agent, url: string, body: Buffer, dropAt: number | undefined
   });
 }
 
-function get(agent: Agent, url: string): Promise<number> {
+function get(agent: Agent, url: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
     const req = request(url, { agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('latin1') }));
     });
     req.setTimeout(5000, () => {
       req.destroy();
-      resolve(-1);
+      resolve({ status: -1, text: '' });
     });
-    req.on('error', () => resolve(-2));
+    req.on('error', () => resolve({ status: -2, text: '' }));
     req.end();
   });
 }

@@ -24,7 +24,7 @@ export async function startFuzzOrigin(env?: Readonly<Record<string, string>>): P
 
 /** Streams the origin holds, from /healthz. */
 export async function liveStreams(playback: string): Promise<number> {
-  const res = await fetch(`${playback}/healthz`);
+  const res = await fetch(`${playback}/healthz`, { signal: AbortSignal.timeout(10_000) });
   return ((await res.json()) as { streams: number }).streams;
 }
 
@@ -33,10 +33,10 @@ export async function fuzzedTargets(playback: string, count: number): Promise<Ma
   const out = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     const name = `fz${i}`;
-    const master = await fetch(`${playback}/live/${name}/master.m3u8`);
+    const master = await fetch(`${playback}/live/${name}/master.m3u8`, { signal: AbortSignal.timeout(10_000) });
     if (!master.ok) continue;
     const uri = (await master.text()).split('\n').find((l) => l !== '' && !l.startsWith('#'));
-    const media = uri ? await fetch(new URL(uri, `${playback}/live/${name}/master.m3u8`)) : null;
+    const media = uri ? await fetch(new URL(uri, `${playback}/live/${name}/master.m3u8`), { signal: AbortSignal.timeout(10_000) }) : null;
     out.set(name, media?.ok ? Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(await media.text())?.[1] ?? 0) : 0);
   }
   return out;

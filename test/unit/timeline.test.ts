@@ -266,6 +266,23 @@ describe('timeline: timestamps', () => {
     audio.segments().forEach((s, i) => assert.ok(Math.abs(s.startTime / 48000 - video.segments()[i]!.startTime / 12800) <= 1024 / 48000 / 2 + 1e-9));
   });
 
+  it('never lets a segment span a timestamp jump, even when the media resumes with a sample that is not sync', () => {
+    const h = new Harness();
+    const video = ladder.find((t) => t.name === 'v360')!;
+    const sessions = feed(h, 's', [video], { untilSeconds: 3 });
+    // The encoder's timestamps jump 1,000 s ahead in the middle of a GOP (fuzz case fuzz-segment-spans-jump).
+    const at = video.runs.findIndex((r) => Number(r.baseMediaDecodeTime - video.start) / video.timescale >= 3 && !isSyncSample(r.flags[0]!));
+    assert.ok(at > 0);
+    feed(h, 's', [{ ...video, runs: video.runs.slice(at) }], { sessions, offsetSeconds: 1000 });
+    const t = h.registry.get('s')!.tracks.get('v360')!;
+    t.end();
+    for (const seg of t.segments()) assert.ok(seg.seconds <= 2.5, `segment ${seg.msn} lasts ${seg.seconds} s`);
+    const after = t.segments().filter((seg) => seg.startTime / seg.timescale > 1000);
+    assert.ok(after.length >= 1, 'the media after the jump is segmented');
+    assert.ok(after[0]!.discontinuity, 'with a discontinuity');
+    for (const seg of after) assert.ok(isSyncSample(samplesOf(t, seg, seg.chunks[0]!).flags[0]!), `segment ${seg.msn} starts with a sync sample`);
+  });
+
   it('segments B-frame and HEVC video at keyframes', () => {
     const h = new Harness();
     feed(h, 'b', loadTracks([{ file: 'bframes/v360-bf.mp4', name: 'bf' }, { file: 'hevc/v360-hevc.mp4', name: 'hevc' }]));
