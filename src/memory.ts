@@ -22,7 +22,7 @@ type Gc = () => void;
 let gc: Gc | null | undefined;
 
 /** V8's full collection, made callable at run time (no `--expose-gc` on the command line). */
-function fullGc(): Gc | null {
+export function fullGc(): Gc | null {
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc');
