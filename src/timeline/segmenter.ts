@@ -60,6 +60,15 @@ export class Segmenter {
       sliceT = t;
       sliceByte = byte;
     };
+    /** Skips sample `i`: the next slice starts after it. */
+    const drop = (i: number): void => {
+      this.droppedSamples++;
+      t += run.durations[i]!;
+      byte += run.sizes[i]!;
+      sliceStart = i + 1;
+      sliceT = t;
+      sliceByte = byte;
+    };
     for (let i = 0; i < n; i++) {
       const d = run.durations[i]!;
       const sync = isSyncSample(run.flags[i]!);
@@ -68,22 +77,12 @@ export class Segmenter {
       // a way the track did not take for a resend or a restart) is dropped: time never runs back
       // inside a segment, and no EXTINF is negative.
       if (this.open && t < this.open.endTime - d / 2) {
-        this.droppedSamples++;
-        t += d;
-        byte += run.sizes[i]!;
-        sliceStart = i + 1;
-        sliceT = t;
-        sliceByte = byte;
+        drop(i);
         continue;
       }
       if (!this.open) {
         if (needsSync && !sync) {
-          this.droppedSamples++;
-          t += d;
-          byte += run.sizes[i]!;
-          sliceStart = i + 1;
-          sliceT = t;
-          sliceByte = byte;
+          drop(i);
           continue;
         }
         this.startSegment(host.startMsnFor(this.track, t / ts, this.slotMsn(raw)), t);
