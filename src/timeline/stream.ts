@@ -262,7 +262,8 @@ export class Stream extends StreamTime implements TrackHost {
 
   startMsnFor(track: TrackView, time: number, slotMsn: number): number {
     const last = this.grid.last;
-    if (!last) return this.grid.add(slotMsn, time, false).msn;
+    // Media before the epoch's start (timestamps that ran back without a restart) has slots below 1.
+    if (!last) return this.grid.add(Math.max(1, slotMsn), time, false).msn;
     const containing = this.grid.containing(time, 0.001);
     let msn = containing ? containing.msn : last.msn + 1;
     // Media that resumes in a later slot than the grid reaches gets that slot's number.

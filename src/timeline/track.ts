@@ -351,7 +351,8 @@ export class Track extends TrackRecords implements SegmenterTrack, TrackView {
       }
     }
     const rel = raw - this.anchor.offsetTicks;
-    if (rel > BigInt(Number.MAX_SAFE_INTEGER) || rel < -BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`timestamp ${raw} is out of range`);
+    // Beyond ±10^10 s (317 years) of the stream's start no program date-time can be written.
+    if (rel > BigInt(Number.MAX_SAFE_INTEGER) || rel < -BigInt(Number.MAX_SAFE_INTEGER) || Math.abs(Number(rel)) > 1e10 * this.timescale) throw malformed(`timestamp ${raw} is out of range`);
     return Number(rel);
   }
 
