@@ -46,6 +46,8 @@ export abstract class StreamTime {
   targetDuration: number | null = null;
   /** EXT-X-PART-INF:PART-TARGET in seconds, decided at the first sample and constant after. */
   partTarget: number | null = null;
+  /** The segment cadence in seconds: the target, or the encoder's longer GOP; decided with the target. */
+  nominalSegmentDuration: number | null = null;
   clock: ClockDecision | null = null;
   /** Whole seconds subtracted from raw media time (a multiple of 2^20 s). */
   origin: bigint | null = null;
@@ -55,6 +57,21 @@ export abstract class StreamTime {
     readonly name: string,
     readonly options: TimelineOptions,
   ) {}
+
+  /**
+   * The target duration, decided by the first complete segment (`first` seconds) and constant
+   * after; `longest`: the longest segment listed so far on any track, cut-short and growing ones
+   * included, since an EXTINF rounded "MUST be less than or equal to the target duration".
+   * Returns the decided target, or null when it was decided before.
+   */
+  protected decideTargetDuration(first: number, longest: number): number | null {
+    if (this.targetDuration !== null) return null;
+    this.targetDuration = Math.max(Math.max(1, Math.round(this.options.targetDuration)), Math.round(Math.max(first, longest)));
+    // The slot, unless the encoder's GOP is longer (a late joiner's first segment may be shorter).
+    const measured = Math.round(first * 1000) / 1000;
+    this.nominalSegmentDuration = measured > this.options.targetDuration * 1.25 ? measured : this.options.targetDuration;
+    return this.targetDuration;
+  }
 
   /**
    * The part target, decided at the stream's first chunk and constant after: the configured one,

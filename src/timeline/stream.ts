@@ -34,8 +34,6 @@ export class Stream extends StreamTime implements TrackHost {
   /** SCTE-35 ad markers on this stream's timeline, from emsg boxes and the cue API. */
   readonly cues = new CueList();
   version = 0;
-  /** The segment cadence in seconds: the target, or the encoder's longer GOP. */
-  nominalSegmentDuration: number | null = null;
   ended = false;
   endedAtMs = 0;
   /** The instance tag in media URLs: decided with the clock, at the first media. */
@@ -295,17 +293,12 @@ export class Stream extends StreamTime implements TrackHost {
 
   segmentCompleted(track: TrackView, segment: Segment): void {
     if (this.targetDuration === null && !segment.truncated && segment.byteLength > 0) {
-      const configured = Math.max(1, Math.round(this.options.targetDuration));
-      // Cut-short and growing ones too: an EXTINF rounded "MUST be less than or equal to the target duration".
       let longest = segment.seconds;
       for (const t of this.tracks.values()) for (const s of t.segments()) if (s.state !== 'gap') longest = Math.max(longest, s.seconds);
-      this.targetDuration = Math.max(configured, Math.round(longest));
-      // The slot, unless the encoder's GOP is longer (a late joiner's first segment may be shorter).
-      const measured = Math.round(segment.seconds * 1000) / 1000;
-      this.nominalSegmentDuration = measured > this.options.targetDuration * 1.25 ? measured : this.options.targetDuration;
+      const target = this.decideTargetDuration(segment.seconds, longest)!;
       this.persist();
-      if (this.targetDuration > configured) {
-        this.warn({ stream: this.name, track: track.name, message: `a first segment lasts ${longest.toFixed(3)}s: TARGETDURATION ${this.targetDuration}s (the encoder's GOP is longer than the ${this.options.targetDuration}s target)` });
+      if (target > Math.max(1, Math.round(this.options.targetDuration))) {
+        this.warn({ stream: this.name, track: track.name, message: `a first segment lasts ${longest.toFixed(3)}s: TARGETDURATION ${target}s (the encoder's GOP is longer than the ${this.options.targetDuration}s target)` });
       }
     }
     this.updatePeriods();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { resolvePath } from '../helpers/hls.js';
 import { loadCorpus, retime, type CorpusFile } from './corpus.js';
 import { MUTATORS, MUTATOR_NAMES, Rng } from './mutate.js';
-import { durationProblem } from './replay.js';
+import { durationProblem, targetDurationOf } from './replay.js';
 
 export interface CampaignOptions {
   readonly seed: number;
@@ -265,7 +265,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         if (problem) fail({ kind: 'durations', what: `GET ${playlistPath}: ${problem}`, status: p.status, ms: 0 }, stream);
         const dir = playlistPath.slice(0, playlistPath.lastIndexOf('/') + 1);
         const listed = uris(p.text);
-        const target = Number(/^#EXT-X-TARGETDURATION:(\d+)/m.exec(p.text)?.[1] ?? 0);
+        const target = targetDurationOf(p.text);
         for (let i = 0; i < 3 && listed.length > 0; i++) await get(resolvePath(dir, rng.pick(listed)), stream, heldLimitMs(target));
       }
     }

@@ -28,9 +28,14 @@ export function readCase(folder: string): { steps: Step[]; bodies: Buffer[] } {
  */
 export const MAX_TARGET_S = 17;
 
+/** A media playlist's EXT-X-TARGETDURATION (0 without one). */
+export function targetDurationOf(playlist: string): number {
+  return Number(/^#EXT-X-TARGETDURATION:(\d+)/m.exec(playlist)?.[1] ?? 0);
+}
+
 /** What is wrong with a media playlist's durations: a target beyond MAX_TARGET_S, or an EXTINF that rounds above the target or is negative. */
 export function durationProblem(playlist: string): string | null {
-  const target = Number(/^#EXT-X-TARGETDURATION:(\d+)/m.exec(playlist)?.[1] ?? 0);
+  const target = targetDurationOf(playlist);
   if (target > MAX_TARGET_S) return `EXT-X-TARGETDURATION ${target}`;
   for (const m of playlist.matchAll(/^#EXTINF:([-\d.]+)/gm)) {
     const d = Number(m[1]);

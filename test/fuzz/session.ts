@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChildOrigin, type ChildOrigin } from '../helpers/child-origin.js';
+import { targetDurationOf } from './replay.js';
 
 /** Ingest idle timeout and window of a fuzzing origin: junk streams age out within seconds. */
 export const FUZZ_IDLE_MS = 1000;
@@ -37,7 +38,7 @@ export async function fuzzedTargets(playback: string, count: number): Promise<Ma
     if (!master.ok) continue;
     const uri = (await master.text()).split('\n').find((l) => l !== '' && !l.startsWith('#'));
     const media = uri ? await fetch(new URL(uri, `${playback}/live/${name}/master.m3u8`), { signal: AbortSignal.timeout(10_000) }) : null;
-    out.set(name, media?.ok ? Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(await media.text())?.[1] ?? 0) : 0);
+    out.set(name, media?.ok ? targetDurationOf(await media.text()) : 0);
   }
   return out;
 }

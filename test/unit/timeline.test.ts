@@ -4,7 +4,7 @@ import { isSyncSample } from '../../src/isobmff/fragment.js';
 import type { Segment } from '../../src/timeline/segment.js';
 import type { Stream } from '../../src/timeline/stream.js';
 import type { Track } from '../../src/timeline/track.js';
-import { feed, Harness, LADDER, loadTracks } from '../helpers/feed.js';
+import { feed, Harness, LADDER, loadTracks, runBytes } from '../helpers/feed.js';
 import { delivered, samplesOf } from '../helpers/mp4.js';
 
 const ladder = loadTracks(LADDER);
@@ -281,6 +281,34 @@ describe('timeline: timestamps', () => {
     assert.ok(after.length >= 1, 'the media after the jump is segmented');
     assert.ok(after[0]!.discontinuity, 'with a discontinuity');
     for (const seg of after) assert.ok(isSyncSample(samplesOf(t, seg, seg.chunks[0]!).flags[0]!), `segment ${seg.msn} starts with a sync sample`);
+  });
+
+  it('counts a gap shorter than a jump toward the longest a segment may last: no EXTINF rounds above the target', () => {
+    const h = new Harness();
+    const video = ladder.find((t) => t.name === 'v360')!;
+    const sessions = feed(h, 's', [video], { untilSeconds: 3.1 });
+    // 1.7 s of media missing after the segment's first second: less than a jump, so the timeline
+    // runs on, and the first sample after it would end the segment 2.9 s after its start.
+    const at = video.runs.findIndex((r) => Number(r.baseMediaDecodeTime - video.start) / video.timescale >= 3.2 && !isSyncSample(r.flags[0]!));
+    feed(h, 's', [{ ...video, runs: video.runs.slice(at) }], { sessions, offsetSeconds: 1.5 });
+    const stream = h.registry.get('s')!;
+    const t = stream.tracks.get('v360')!;
+    t.end();
+    assert.equal(stream.targetDuration, 2);
+    for (const seg of t.segments()) assert.ok(Math.round(seg.seconds) <= 2, `segment ${seg.msn} lasts ${seg.seconds} s`);
+  });
+
+  it('refuses an audio or video sample longer than a segment of the stream may last', () => {
+    const h = new Harness();
+    const audio = ladder.find((t) => t.name === 'audio')!;
+    const sessions = feed(h, 's', [audio], { untilSeconds: 4 });
+    assert.equal(h.registry.get('s')!.targetDuration, 2);
+    const next = audio.runs.find((r) => Number(r.baseMediaDecodeTime - audio.start) / audio.timescale >= 4)!;
+    const durations = Uint32Array.from(next.durations);
+    durations[0] = 3 * audio.timescale;
+    assert.throws(() => {
+      for (const b of runBytes({ ...next, durations })) sessions.get('audio')!.write(b);
+    }, /a sample of 3\.000 s, longer than a segment of this stream may last/);
   });
 
   it('segments B-frame and HEVC video at keyframes', () => {
